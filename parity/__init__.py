@@ -1,0 +1,1 @@
+"""Local ECS Fargate runtime, image builds and deploy orchestration with prod parity."""
