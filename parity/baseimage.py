@@ -34,9 +34,13 @@ path-exclude /usr/share/lintian/*
 path-exclude /usr/share/linda/*
 path-exclude /usr/share/locale/*
 """
-APT_CLEAN = """\
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT_CLEAN_COMMAND = (
+    "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb "
+    "/var/cache/apt/*.bin || true"
+)
+APT_CLEAN = f"""\
+DPkg::Post-Invoke {{ "{APT_CLEAN_COMMAND}"; }};
+APT::Update::Post-Invoke {{ "{APT_CLEAN_COMMAND}"; }};
 Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 """
@@ -66,7 +70,9 @@ def ensure_base_image(client: docker.DockerClient, image: str = BASE_IMAGE) -> s
     if try_pull(client, image):
         return image
     if image != BASE_IMAGE:
-        raise HarnessError(f"base image {image} is not local and cannot be pulled; build or load it")
+        raise HarnessError(
+            f"base image {image} is not local and cannot be pulled; build or load it"
+        )
     note(f"{image} cannot be pulled (no registry answers); building it from {DEBIAN_MIRROR}")
     build_from_debian_mirror(client, image)
     return image

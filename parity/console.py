@@ -26,4 +26,4 @@ def step(description: str) -> Iterator[None]:
 
 def note(message: str) -> None:
     """Print an informational line (what is being done, and why)."""
-    console.print(f"[cyan]›[/] {message}")
+    console.print(f"[cyan]→[/] {message}")

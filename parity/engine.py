@@ -134,7 +134,9 @@ def start_dockerd() -> None:
             if DOCKER_SOCKET.exists() and connect() is not None:
                 return
             time.sleep(0.2)
-    raise EngineUnavailable(f"dockerd did not answer within {START_TIMEOUT_S:.0f}s; see {DOCKERD_LOG}")
+    raise EngineUnavailable(
+        f"dockerd did not answer within {START_TIMEOUT_S:.0f}s; see {DOCKERD_LOG}"
+    )
 
 
 def last_line(path: Path) -> str:

@@ -1,0 +1,162 @@
+"""Build images with docker-py, the way ``docker build`` would, plus extra CA certificates.
+
+A build takes a context directory, a Dockerfile inside it, an optional target and build
+args: exactly what a CDK Docker image asset records. The context honours
+``.dockerignore``. Extra CA certificates (for registries behind TLS interception) are
+added to the context as ``certs/*.crt`` without touching the source tree; the
+Dockerfiles hand them to npm, pip and composer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import docker
+from docker.errors import APIError, ImageNotFound
+from docker.utils.build import create_archive, exclude_paths
+
+from parity.console import console, note
+from parity.errors import ImageBuildFailed
+
+MANAGED_LABEL = "org.fargate-parity.managed"
+EXTRA_CA_DIR = "certs"
+HOST_CA_BUNDLES = (
+    Path("/etc/ssl/certs/ca-certificates.crt"),
+    Path("/etc/pki/tls/certs/ca-bundle.crt"),
+    Path("/etc/ssl/cert.pem"),
+)
+STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+FAILED_STEP_TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """One image to build: the same inputs a CDK ``DockerImageAsset`` records."""
+
+    tag: str
+    context: Path
+    dockerfile: str
+    target: str | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtraCertificates:
+    """PEM bundles added to a build context under ``certs/`` (name → PEM text)."""
+
+    bundles: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_host(
+        cls, *, enabled: bool = True, extra_files: Iterable[Path] = ()
+    ) -> ExtraCertificates:
+        """The host's CA bundle (when enabled and present) plus any explicitly named files."""
+        bundles: dict[str, str] = {}
+        if enabled:
+            host_bundle = next((path for path in HOST_CA_BUNDLES if path.is_file()), None)
+            if host_bundle is not None:
+                bundles["host-ca-bundle.crt"] = host_bundle.read_text()
+        for path in extra_files:
+            bundles[f"extra-{path.stem}.crt"] = path.read_text()
+        return cls(bundles=bundles)
+
+
+def build_image(
+    client: docker.DockerClient,
+    build: ImageBuild,
+    *,
+    certificates: ExtraCertificates = ExtraCertificates(),
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """Build ``build`` and return the image id; stream progress; raise ImageBuildFailed."""
+    archive = context_archive(build.context, build.dockerfile, certificates)
+    try:
+        stream = client.api.build(
+            fileobj=archive,
+            custom_context=True,
+            dockerfile=build.dockerfile,
+            target=build.target,
+            buildargs=dict(build.build_args),
+            tag=build.tag,
+            labels={MANAGED_LABEL: "true", **(labels or {})},
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        return follow_build(build.tag, stream)
+    except APIError as error:
+        raise ImageBuildFailed(f"building {build.tag} failed: {error.explanation}") from error
+    finally:
+        archive.close()
+
+
+def context_archive(context: Path, dockerfile: str, certificates: ExtraCertificates) -> IO[bytes]:
+    """Tar the context like the docker CLI (``.dockerignore`` applied) plus the extra CAs."""
+    if not (context / dockerfile).is_file():
+        raise ImageBuildFailed(f"Dockerfile {context / dockerfile} does not exist; check the path")
+    ignore_file = context / ".dockerignore"
+    patterns = ignore_file.read_text().splitlines() if ignore_file.is_file() else []
+    patterns = [line.strip() for line in patterns if line.strip() and not line.startswith("#")]
+    files = sorted(exclude_paths(str(context), patterns, dockerfile=dockerfile))
+    extra = [(f"{EXTRA_CA_DIR}/{name}", pem) for name, pem in certificates.bundles.items()]
+    archive: IO[bytes] = create_archive(root=str(context), files=files, extra_files=extra)
+    return archive
+
+
+def follow_build(tag: str, stream: Iterator[dict[str, Any]]) -> str:
+    """Consume the build stream: show the current step, keep its output for errors."""
+    current_step = "preparing the build context"
+    step_output: list[str] = []
+    image_id = ""
+    with console.status(f"building {tag}: {current_step}") as status:
+        for chunk in stream:
+            if "error" in chunk:
+                detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+                raise ImageBuildFailed(
+                    f"building {tag} failed at {current_step}: {detail.strip()}; "
+                    "fix the Dockerfile step above and re-run",
+                    output="".join(step_output[-FAILED_STEP_TAIL_LINES:]),
+                )
+            text = chunk.get("stream", "")
+            match = STEP_LINE.match(text.strip())
+            if match:
+                current_step = f"step {match[1]}/{match[2]} ({match[3][:60]})"
+                step_output = []
+                status.update(f"building {tag}: {current_step}")
+            elif text:
+                step_output.append(text)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    if not image_id:
+        raise ImageBuildFailed(f"building {tag} produced no image; re-run with a clean build cache")
+    return image_id
+
+
+def image_exists(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except ImageNotFound:
+        return False
+    return True
+
+
+def ensure_image(
+    client: docker.DockerClient,
+    build: ImageBuild,
+    *,
+    certificates: ExtraCertificates = ExtraCertificates(),
+    rebuild: bool = False,
+) -> str:
+    """Build only when the tag is missing (or ``rebuild``); return the tag."""
+    if not rebuild and image_exists(client, build.tag):
+        note(f"{build.tag} is cached")
+        return build.tag
+    started = time.monotonic()
+    build_image(client, build, certificates=certificates)
+    console.print(f"[green]✓[/] built {build.tag} ({time.monotonic() - started:.1f}s)")
+    return build.tag

@@ -1,0 +1,43 @@
+"""Labels on everything the harness starts, so any run can be found and cleaned up."""
+
+from __future__ import annotations
+
+import docker
+from docker.errors import APIError, NotFound
+
+from parity.images import MANAGED_LABEL
+
+SCOPE_LABEL = "org.fargate-parity.scope"
+RUN_LABEL = "org.fargate-parity.run"
+
+
+def run_labels(*, scope: str, run_id: str) -> dict[str, str]:
+    """Labels for one run: ``scope`` is e.g. "dev" or "test"; ``run_id`` is unique per run."""
+    return {MANAGED_LABEL: "true", SCOPE_LABEL: scope, RUN_LABEL: run_id}
+
+
+def remove_labelled(client: docker.DockerClient, *, scope: str, run_id: str | None = None) -> int:
+    """Remove containers, then networks and volumes, carrying the scope (and run) labels."""
+    filters = [f"{MANAGED_LABEL}=true", f"{SCOPE_LABEL}={scope}"]
+    if run_id is not None:
+        filters.append(f"{RUN_LABEL}={run_id}")
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": filters}):
+        try:
+            container.remove(force=True, v=True)
+            removed += 1
+        except NotFound:
+            pass
+    for network in client.networks.list(filters={"label": filters}):
+        try:
+            network.remove()
+            removed += 1
+        except (NotFound, APIError):
+            pass
+    for volume in client.volumes.list(filters={"label": filters}):
+        try:
+            volume.remove(force=True)
+            removed += 1
+        except (NotFound, APIError):
+            pass
+    return removed

@@ -1,0 +1,45 @@
+"""Harness settings from the environment, read in one place.
+
+| variable | meaning | default |
+|---|---|---|
+| ``PARITY_DB_IMAGE`` | image of the local MySQL | ``mysql:8.0``, or MariaDB if unpullable |
+| ``PARITY_HOST_CA`` | add the host's CA bundle to image builds (``0`` to stop) | ``1`` |
+| ``PARITY_EXTRA_CA`` | more PEM files for builds, separated by ``:`` | none |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from parity.database import DEFAULT_DB_IMAGE
+from parity.errors import ConfigError
+from parity.images import ExtraCertificates
+
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class HarnessSettings:
+    db_image: str = DEFAULT_DB_IMAGE
+    host_ca: bool = True
+    extra_ca_files: tuple[Path, ...] = ()
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> HarnessSettings:
+        extra = tuple(Path(p) for p in environ.get("PARITY_EXTRA_CA", "").split(os.pathsep) if p)
+        for path in extra:
+            if not path.is_file():
+                raise ConfigError(
+                    f"PARITY_EXTRA_CA names {path}, which is not a file; fix the path"
+                )
+        return cls(
+            db_image=environ.get("PARITY_DB_IMAGE", DEFAULT_DB_IMAGE) or DEFAULT_DB_IMAGE,
+            host_ca=environ.get("PARITY_HOST_CA", "1").strip().lower() not in FALSE_WORDS,
+            extra_ca_files=extra,
+        )
+
+    def certificates(self) -> ExtraCertificates:
+        return ExtraCertificates.from_host(enabled=self.host_ca, extra_files=self.extra_ca_files)

@@ -1,0 +1,85 @@
+"""Session-wide Docker resources for the integration tests.
+
+Everything a test starts carries the session's labels; the session removes it at the
+end, and removes leftovers of an interrupted earlier session at the start.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from parity.baseimage import ensure_base_image
+from parity.database import DatabaseSettings, resolve_image, start_database
+from parity.engine import ensure_engine
+from parity.images import ExtraCertificates
+from parity.labels import remove_labelled, run_labels
+from parity.settings import HarnessSettings
+from tests.integration.support import RESOURCES, SessionDatabase
+
+SCOPE = "test"
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    client = ensure_engine()
+    ensure_base_image(client)
+    return client
+
+
+@pytest.fixture(scope="session")
+def run_id(docker_client: docker.DockerClient) -> Iterator[str]:
+    remove_labelled(docker_client, scope=SCOPE)
+    identifier = uuid.uuid4().hex[:10]
+    yield identifier
+    remove_labelled(docker_client, scope=SCOPE, run_id=identifier)
+
+
+@pytest.fixture(scope="session")
+def labels(run_id: str) -> dict[str, str]:
+    return run_labels(scope=SCOPE, run_id=run_id)
+
+
+@pytest.fixture(scope="session")
+def harness_settings() -> HarnessSettings:
+    return HarnessSettings.from_environ()
+
+
+@pytest.fixture(scope="session")
+def certificates(harness_settings: HarnessSettings) -> ExtraCertificates:
+    return harness_settings.certificates()
+
+
+@pytest.fixture(scope="session")
+def network(docker_client: docker.DockerClient, labels: dict[str, str], run_id: str) -> str:
+    name = f"parity-test-{run_id}"
+    docker_client.networks.create(name, driver="bridge", labels=labels)
+    return name
+
+
+@pytest.fixture(scope="session")
+def database(
+    docker_client: docker.DockerClient,
+    harness_settings: HarnessSettings,
+    certificates: ExtraCertificates,
+    network: str,
+    labels: dict[str, str],
+    run_id: str,
+) -> SessionDatabase:
+    image = resolve_image(
+        docker_client, harness_settings.db_image, resources=RESOURCES, certificates=certificates
+    )
+    settings = DatabaseSettings(
+        image=image,
+        database="laravel",
+        user="laravel",
+        password=secrets.token_urlsafe(16),
+        root_password=secrets.token_urlsafe(16),
+    )
+    host = f"db-{run_id}"
+    container = start_database(docker_client, settings, name=host, network=network, labels=labels)
+    return SessionDatabase(container=container, settings=settings, host=host)

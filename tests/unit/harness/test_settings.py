@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity.database import DEFAULT_DB_IMAGE
+from parity.errors import ConfigError
+from parity.settings import HarnessSettings
+
+
+def test_defaults() -> None:
+    settings = HarnessSettings.from_environ({})
+    assert settings.db_image == DEFAULT_DB_IMAGE
+    assert settings.host_ca
+    assert settings.extra_ca_files == ()
+
+
+def test_values_from_the_environment(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.pem", tmp_path / "b.pem"
+    first.write_text("A")
+    second.write_text("B")
+    settings = HarnessSettings.from_environ(
+        {
+            "PARITY_DB_IMAGE": "fargate-parity/mariadb:bookworm",
+            "PARITY_HOST_CA": "off",
+            "PARITY_EXTRA_CA": f"{first}:{second}",
+        }
+    )
+    assert settings.db_image == "fargate-parity/mariadb:bookworm"
+    assert not settings.host_ca
+    assert settings.certificates().bundles == {"extra-a.crt": "A", "extra-b.crt": "B"}
+
+
+def test_a_missing_extra_ca_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"PARITY_EXTRA_CA names .*nope\.pem"):
+        HarnessSettings.from_environ({"PARITY_EXTRA_CA": str(tmp_path / "nope.pem")})
