@@ -33,3 +33,15 @@ class NotReady(HarnessError):
 
 class ConfigError(HarnessError):
     """Invalid input: an unknown environment, a bad field, a missing file."""
+
+
+class UnresolvableField(ConfigError):
+    """A template field holds an intrinsic the local context cannot resolve."""
+
+
+class DependencyCycle(ConfigError):
+    """Containers' ``dependsOn``/``volumesFrom`` form a cycle, so no start order exists."""
+
+
+class MissingSecret(ConfigError):
+    """A container secret's ``valueFrom`` points at nothing the secret store holds."""

@@ -1,0 +1,93 @@
+"""The AWS emulator the local runtime resolves secrets against.
+
+The embedded default is moto's server, started in this process on loopback (no
+container, about a second). An emulator that already runs (LocalStack, say) is used
+through localstack-client's endpoint conventions: ``AWS_ENDPOINT_URL``, else
+``LOCALSTACK_HOST`` (default ``localhost:4566``).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from localstack_client.config import get_service_endpoint
+
+from parity.console import note
+from parity.errors import ConfigError, HarnessError
+from parity.netcheck import ensure_port_free
+
+DEFAULT_PORT = 4566
+# Emulators accept any credentials; real ones must never reach them.
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+class EmulatorKind(Enum):
+    MOTO = "moto"
+    EXTERNAL = "external"
+
+    @classmethod
+    def parse(cls, value: str) -> EmulatorKind:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            valid = ", ".join(kind.value for kind in cls)
+            raise ConfigError(f"unknown emulator {value!r}; choose one of: {valid}") from None
+
+
+@dataclass
+class Emulator:
+    """A running emulator: its endpoint and how to stop it (a no-op for external ones)."""
+
+    kind: EmulatorKind
+    endpoint_url: str
+    region: str
+    _server: Any = None
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            **EMULATOR_CREDENTIALS,
+        )
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+def start_emulator(kind: EmulatorKind, *, region: str, port: int = DEFAULT_PORT) -> Emulator:
+    """Start moto in-process on 127.0.0.1:``port`` (0 picks a free port), or attach."""
+    if kind is EmulatorKind.EXTERNAL:
+        return attach_external(region=region)
+    from moto.server import ThreadedMotoServer
+
+    if port:
+        ensure_port_free(port, purpose="the embedded AWS emulator (moto)")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    return Emulator(kind, f"http://{host}:{bound_port}", region, server)
+
+
+def attach_external(*, region: str) -> Emulator:
+    endpoint = get_service_endpoint("secretsmanager") or f"http://localhost:{DEFAULT_PORT}"
+    parsed = urlparse(endpoint)
+    host, port = parsed.hostname or "localhost", parsed.port or DEFAULT_PORT
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        raise HarnessError(
+            f"no AWS emulator answers at {endpoint}; start it (e.g. LocalStack), or set "
+            "PARITY_EMULATOR=moto for the embedded one"
+        ) from None
+    note(f"using the AWS emulator at {endpoint}")
+    return Emulator(EmulatorKind.EXTERNAL, endpoint, region)

@@ -1,0 +1,125 @@
+"""Dev values for the secrets the task definitions reference, and seeding them.
+
+The first local run generates a value for every Secrets Manager secret (and each JSON
+key the task definitions read from it) and every SSM parameter, and keeps them in a
+gitignored file readable only by its owner. Each run seeds them into the AWS emulator;
+containers then resolve them from there, as the ECS agent resolves them from AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parity.errors import ConfigError
+from parity.secretref import SecretResolver, SecretService, SecretValue, resolve_secrets
+from parity.taskdef import TaskDefinition
+
+ALPHABET = string.ascii_letters + string.digits
+# Laravel reads a 32-character APP_KEY as a raw AES-256 key, so one length fits all.
+GENERATED_LENGTH = 32
+# Values a dev database accepts as a user name (MySQL caps it at 32 characters).
+USERNAME_KEYS = frozenset({"username", "user"})
+
+
+@dataclass(frozen=True)
+class SecretDemand:
+    """Which secrets the tasks read: Secrets Manager names with JSON keys, SSM names."""
+
+    secrets_manager: Mapping[str, frozenset[str | None]] = field(default_factory=dict)
+    ssm: frozenset[str] = frozenset()
+
+
+def demand_of(tasks: Iterable[TaskDefinition]) -> SecretDemand:
+    managed: dict[str, set[str | None]] = {}
+    parameters: set[str] = set()
+    for task in tasks:
+        for container in task.containers:
+            for ref in container.secrets.values():
+                if ref.service is SecretService.SSM:
+                    parameters.add(ref.name)
+                else:
+                    managed.setdefault(ref.name, set()).add(ref.json_key)
+    return SecretDemand(
+        secrets_manager={name: frozenset(keys) for name, keys in managed.items()},
+        ssm=frozenset(parameters),
+    )
+
+
+def generate(key: str | None = None) -> str:
+    if key in USERNAME_KEYS:
+        return "app_" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+    return "".join(secrets.choice(ALPHABET) for _ in range(GENERATED_LENGTH))
+
+
+@dataclass(frozen=True)
+class DevSecrets:
+    """The dev values: secret name → string or JSON object; parameter name → string."""
+
+    secrets_manager: Mapping[str, str | Mapping[str, str]]
+    ssm: Mapping[str, str]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"secretsmanager": self.secrets_manager, "ssm": self.ssm}, indent=2, sort_keys=True
+        )
+
+
+def load_or_create(path: Path, demand: SecretDemand) -> DevSecrets:
+    """Read the dev values file, add what the demand needs and it lacks, write it 0600."""
+    stored: dict[str, Any] = {"secretsmanager": {}, "ssm": {}}
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ConfigError(
+                f"{path} is not valid JSON (line {error.lineno}); fix it or delete it to "
+                "regenerate dev secret values"
+            ) from None
+    managed: dict[str, Any] = dict(stored.get("secretsmanager", {}))
+    parameters: dict[str, str] = dict(stored.get("ssm", {}))
+    for name, keys in sorted(demand.secrets_manager.items()):
+        json_keys = sorted(key for key in keys if key is not None)
+        if not json_keys:
+            managed.setdefault(name, generate())
+            continue
+        document = managed.get(name)
+        if not isinstance(document, dict):
+            document = {}
+        for key in json_keys:
+            document.setdefault(key, generate(key))
+        managed[name] = document
+    for name in sorted(demand.ssm):
+        parameters.setdefault(name, generate())
+    values = DevSecrets(secrets_manager=managed, ssm=parameters)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(values.to_json() + "\n")
+    path.chmod(0o600)
+    return values
+
+
+def seed(values: DevSecrets, *, secretsmanager: Any, ssm: Any) -> None:
+    """Create or update every dev value in the emulator's Secrets Manager and SSM."""
+    for name, value in values.secrets_manager.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        try:
+            secretsmanager.create_secret(Name=name, SecretString=text)
+        except secretsmanager.exceptions.ResourceExistsException:
+            secretsmanager.put_secret_value(SecretId=name, SecretString=text)
+    for name, value in values.ssm.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def resolve_task_secrets(
+    task: TaskDefinition, resolver: SecretResolver
+) -> dict[str, dict[str, SecretValue]]:
+    """Every container's secret values, fetched before any container starts."""
+    return {c.name: resolve_secrets(c.name, c.secrets, resolver) for c in task.containers}

@@ -1,0 +1,175 @@
+"""Synthesize and diff the CDK app with the pinned CDK CLI, and tell when ``cdk.out`` is stale.
+
+The CLI is ``node_modules/.bin/cdk`` (pinned in package.json). Synth is offline: the app imports
+every existing resource by attribute. ``diff`` talks to AWS, or to an emulator: the CLI inherits
+this process's environment, so ``AWS_ENDPOINT_URL`` (with ``AWS_ENDPOINT_URL_S3`` and test
+credentials) points it at one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from parity.errors import ConfigError, HarnessError
+
+CDK_CLI = Path("node_modules/.bin/cdk")
+ENVIRONMENTS_DIR = Path("cdk/environments")
+# Everything the synthesized output depends on. git's ignore rules keep out what the image
+# assets exclude as well (dependencies, runtime state, local CAs), so a dev run writing logs
+# under resources/ does not make cdk.out stale.
+SYNTH_INPUTS = ("cdk.json", "cdk", "resources", "package-lock.json", "pyproject.toml")
+STAMP_FILE = "parity-synth-inputs.json"
+CLI_TIMEOUT_S = 600
+FAILURE_TAIL_LINES = 3
+# jsii prints a large end-of-life banner on these Node majors; it says nothing about the app.
+SILENCED_NODE_MAJORS = "18,20"
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    assembly_dir: Path
+    duration_s: float
+    environment: str | None  # None: every environment
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    output: str
+    duration_s: float
+
+
+def environment_names(project_root: Path) -> tuple[str, ...]:
+    """The environments the CDK app defines (one TOML file each)."""
+    return tuple(sorted(path.stem for path in (project_root / ENVIRONMENTS_DIR).glob("*.toml")))
+
+
+def assembly_dir(project_root: Path) -> Path:
+    """Where the CLI writes the cloud assembly: cdk.json's ``output``."""
+    settings = json.loads((project_root / "cdk.json").read_text())
+    return project_root / str(settings.get("output", "cdk.out"))
+
+
+def synth(*, project_root: Path, env: str | None = None) -> SynthResult:
+    """Run ``cdk synth`` for every environment, or only ``env``, and stamp its inputs."""
+    check_environment(project_root, env)
+    inputs = inputs_fingerprint(project_root)
+    command = [str(project_root / CDK_CLI), "synth", "--quiet", *_context(env)]
+    started = time.monotonic()
+    _run_cli(command, project_root=project_root, what="cdk synth")
+    duration = time.monotonic() - started
+    output_dir = assembly_dir(project_root)
+    if inputs is not None:
+        stamp = {"environment": env, "inputs": inputs, "manifest": _manifest_digest(output_dir)}
+        (output_dir / STAMP_FILE).write_text(json.dumps(stamp))
+    return SynthResult(assembly_dir=output_dir, duration_s=duration, environment=env)
+
+
+def diff(*, project_root: Path, env: str) -> DiffResult:
+    """Run ``cdk diff`` on ``env``'s stacks against the deployed ones (or the emulator's)."""
+    check_environment(project_root, env)
+    command = [str(project_root / CDK_CLI), "diff", "--all", *_context(env)]
+    started = time.monotonic()
+    output = _run_cli(command, project_root=project_root, what=f"cdk diff for {env}")
+    return DiffResult(output=output, duration_s=time.monotonic() - started)
+
+
+def synth_is_stale(project_root: Path, *, env: str | None = None) -> bool:
+    """True unless cdk.out came from ``synth`` covering ``env`` and no input changed since."""
+    output_dir = assembly_dir(project_root)
+    try:
+        stamp = json.loads((output_dir / STAMP_FILE).read_text())
+    except (OSError, ValueError):
+        return True
+    if stamp.get("environment") not in (None, env):
+        return True
+    if stamp.get("manifest") != _manifest_digest(output_dir):
+        return True  # synthesized by hand since
+    current = inputs_fingerprint(project_root)
+    return current is None or stamp.get("inputs") != current
+
+
+def check_environment(project_root: Path, env: str | None) -> None:
+    valid = environment_names(project_root)
+    if env is not None and env not in valid:
+        raise ConfigError(f"unknown environment {env!r}; valid environments: {', '.join(valid)}")
+
+
+def inputs_fingerprint(project_root: Path) -> str | None:
+    """A digest of the synth inputs' paths, sizes and mtimes; None when git cannot list them."""
+    try:
+        listed = subprocess.run(
+            [
+                "git",
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "--",
+                *SYNTH_INPUTS,
+            ],
+            cwd=project_root,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    digest = hashlib.sha256()
+    for relative in sorted(set(listed.decode().split("\0")) - {""}):
+        try:
+            status = (project_root / relative).stat()
+            digest.update(f"{relative}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        except FileNotFoundError:
+            digest.update(f"{relative}\0deleted\n".encode())
+    return digest.hexdigest()
+
+
+def _context(env: str | None) -> list[str]:
+    return [] if env is None else ["--context", f"env={env}"]
+
+
+def _manifest_digest(output_dir: Path) -> str | None:
+    try:
+        return hashlib.sha256((output_dir / "manifest.json").read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _run_cli(command: list[str], *, project_root: Path, what: str) -> str:
+    if not Path(command[0]).exists():
+        raise HarnessError(f"{command[0]} is missing; run scripts/bootstrap to install the CDK CLI")
+    environment = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": os.environ.get(
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", SILENCED_NODE_MAJORS
+        ),
+    }
+    try:
+        result = subprocess.run(
+            command,
+            cwd=project_root,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"{what} did not finish within {CLI_TIMEOUT_S} s") from None
+    if result.returncode != 0:
+        raise HarnessError(f"{what} failed (exit {result.returncode}): {_tail(result.stdout)}")
+    return result.stdout
+
+
+def _tail(output: str) -> str:
+    """The last lines worth showing: the CLI's error lines when there are any."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error")]
+    return " | ".join((errors or lines)[-FAILURE_TAIL_LINES:]) or "no output"
