@@ -66,4 +66,76 @@ def engine(c: Context) -> None:
         console.print(f"Docker engine {client.version()['Version']} is ready")
 
 
-namespace = Collection(test, test_integration, engine)
+@task
+def synth(c: Context, env: str = "") -> None:
+    """Synthesize the CDK app into cdk.out (every environment, or only --env)."""
+    from parity import synth as cdk
+
+    with harness_errors():
+        result = cdk.synth(project_root=PROJECT_ROOT, env=env or None)
+        console.print(f"synthesized {env or 'every environment'} in {result.duration_s:.1f}s")
+
+
+@task
+def diff(c: Context, env: str) -> None:
+    """Show `cdk diff` for an environment's stacks (uses AWS_ENDPOINT_URL when set)."""
+    from parity import synth as cdk
+
+    with harness_errors():
+        result = cdk.diff(project_root=PROJECT_ROOT, env=env)
+        console.print(result.output, markup=False, highlight=False)
+
+
+@task(
+    help={
+        "port": "loopback port for nginx (default 8080)",
+        "db-port": "also publish MySQL on this loopback port",
+        "detach": "return once the service is healthy",
+        "source-mounts": "dev mode: bind-mount the PHP source, edits show without a rebuild",
+        "emulator": "moto (embedded, default) or external (AWS_ENDPOINT_URL / LOCALSTACK_HOST)",
+    }
+)
+def dev(
+    c: Context,
+    port: int = 8080,
+    db_port: int = 0,
+    detach: bool = False,
+    source_mounts: bool = False,
+    emulator: str = "moto",
+) -> None:
+    """Run the app locally: synth, build, MySQL + AWS emulator, migration gate, service."""
+    from parity.dev import DevOptions
+    from parity.dev import dev as run_dev
+    from parity.emulator import EmulatorKind
+    from parity.settings import HarnessSettings
+
+    with harness_errors():
+        options = DevOptions(
+            port=port,
+            db_port=db_port or None,
+            detach=detach,
+            source_mounts=source_mounts,
+            emulator=EmulatorKind.parse(emulator),
+        )
+        run_dev(PROJECT_ROOT, options, HarnessSettings.from_environ())
+
+
+@task
+def down(c: Context) -> None:
+    """Remove every container, network and volume dev runs of this checkout started."""
+    from parity.dev import down as remove_dev
+
+    with harness_errors():
+        console.print(f"removed {remove_dev(PROJECT_ROOT)} resources")
+
+
+@task(help={"container": "only this container (laravel, nginx, holder, …)"})
+def logs(c: Context, container: str = "", tail: int = 200) -> None:
+    """Show the dev containers' logs, prefixed by container name."""
+    from parity.dev import logs as show_logs
+
+    with harness_errors():
+        show_logs(PROJECT_ROOT, container or None, tail=tail)
+
+
+namespace = Collection(test, test_integration, engine, synth, diff, dev, down, logs)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import docker
 from docker.errors import APIError, ImageNotFound
 
-from parity.console import note, step
+from parity.console import console, note, step
 from parity.engine import apt_install, can_manage_engine
 from parity.errors import EngineUnavailable, HarnessError
 
@@ -79,12 +80,15 @@ def ensure_base_image(client: docker.DockerClient, image: str = BASE_IMAGE) -> s
 
 
 def try_pull(client: docker.DockerClient, image: str) -> bool:
+    """Pull ``image``; False (quietly) when no registry has it or none answers."""
     repository, _, tag = image.partition(":")
+    started = time.monotonic()
     try:
-        with step(f"pulling {image}"):
+        with console.status(f"pulling {image}…"):
             client.images.pull(repository, tag=tag or "latest")
     except APIError:
         return False
+    console.print(f"[green]✓[/] pulled {image} ({time.monotonic() - started:.1f}s)")
     return True
 
 

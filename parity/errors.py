@@ -45,3 +45,19 @@ class DependencyCycle(ConfigError):
 
 class MissingSecret(ConfigError):
     """A container secret's ``valueFrom`` points at nothing the secret store holds."""
+
+
+class AwsUnavailable(HarnessError):
+    """No usable AWS credentials, or the AWS endpoint cannot be reached."""
+
+
+class DeployError(HarnessError):
+    """A deploy step failed: a stack deploy, RunTask, or the service rollout."""
+
+
+class DeployLocked(DeployError):
+    """Another deploy of the same environment is running."""
+
+
+class MigrationFailed(DeployError):
+    """The migration gate failed: the watched container did not exit 0, never ran, or timed out."""

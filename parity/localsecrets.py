@@ -106,6 +106,17 @@ def load_or_create(path: Path, demand: SecretDemand) -> DevSecrets:
     return values
 
 
+def stored_values(path: Path) -> tuple[SecretValue, ...]:
+    """Every dev value in the file (none if it does not exist), to redact output with."""
+    if not path.exists():
+        return ()
+    values = load_or_create(path, SecretDemand())
+    leaves: list[str] = list(values.ssm.values())
+    for value in values.secrets_manager.values():
+        leaves.extend([value] if isinstance(value, str) else value.values())
+    return tuple(SecretValue(leaf) for leaf in leaves)
+
+
 def seed(values: DevSecrets, *, secretsmanager: Any, ssm: Any) -> None:
     """Create or update every dev value in the emulator's Secrets Manager and SSM."""
     for name, value in values.secrets_manager.items():

@@ -270,8 +270,9 @@ class LocalTask:
             user=spec.user or "",
             labels={**spec.docker_labels, **self._labels(spec.name)},
             healthcheck=docker_healthcheck(spec.health_check) if spec.health_check else None,
+            # Not detached + stdin_open makes docker-py set StdinOnce: stdin closes after
+            # the secrets are written, and the wrapper sees EOF.
             stdin_open=has_secrets,
-            stdin_once=has_secrets,
             stop_timeout=spec.stop_timeout_seconds,
             host_config=host_config,
         )

@@ -51,7 +51,10 @@ def environment_names(project_root: Path) -> tuple[str, ...]:
 
 def assembly_dir(project_root: Path) -> Path:
     """Where the CLI writes the cloud assembly: cdk.json's ``output``."""
-    settings = json.loads((project_root / "cdk.json").read_text())
+    try:
+        settings = json.loads((project_root / "cdk.json").read_text())
+    except (OSError, ValueError) as error:
+        raise HarnessError(f"cannot read {project_root / 'cdk.json'}: {error}") from None
     return project_root / str(settings.get("output", "cdk.out"))
 
 

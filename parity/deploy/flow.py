@@ -1,0 +1,274 @@
+"""The deploy flow and the interface its two backends implement.
+
+``deploy``: synth and checks, the diff, the migration stack, the migration gate, the service
+stack, then wait until the service is stable. ``migrate``: only the gate. The flow owns the
+rules; a backend (ECS for qa and prod, the local runtime for local) only carries out steps:
+
+* the exit code that counts is the watched container's; a container that never exited with a
+  code (image pull error, task stopped first) fails the gate, it never passes it;
+* the service stack is deployed only after the gate passed;
+* a migration that outlives its timeout is stopped, and the deploy fails;
+* RunTask carries a client token derived from the environment, the task definition and the
+  deploy id, so a retried call, or a re-run with the same deploy id, starts no second task;
+* changes to a protected environment (prod) need an explicit confirmation, after the diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from rich.text import Text
+
+from parity.apptasks import stack_names
+from parity.console import console, note, step
+from parity.deploy.lock import deploy_lock
+from parity.errors import ConfigError, MigrationFailed
+from parity.synth import check_environment
+
+CONFIRMATION_REQUIRED = frozenset({"prod"})
+LOCK_DIR = Path(".cache")
+DEFAULT_MIGRATION_TIMEOUT_S = 1800.0
+DEFAULT_SERVICE_TIMEOUT_S = 1800.0
+FAILURE_LOG_LINES = 30
+
+# (container name, one log line); backends may call it from any thread.
+LogSink = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MigrationTask:
+    """What the migration stack deployed: the task definition and whose exit code counts."""
+
+    task_definition: str  # ECS: the task definition ARN; local: any id that changes with it
+    watched_container: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MigrationRun:
+    task_id: str  # ECS: the task ARN
+    task: MigrationTask
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerResult:
+    name: str
+    exit_code: int | None  # None: the container never exited with a code
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MigrationOutcome:
+    containers: Mapping[str, ContainerResult]
+    stop_reason: str | None
+
+
+class DeployBackend(Protocol):
+    """The steps one target (ECS, or the local runtime) carries out for the flow."""
+
+    def ensure_idle(self) -> None:
+        """Raise DeployLocked when a deploy of this environment is already under way."""
+
+    def deploy_stack(self, stack_name: str) -> None:
+        """Deploy one stack of the synthesized assembly; return once it is deployed."""
+
+    def migration_task(self) -> MigrationTask:
+        """The migration task as deployed right now (read after its stack was deployed)."""
+
+    def start_migration(self, task: MigrationTask, *, client_token: str) -> MigrationRun:
+        """Start the task; the same token must return the task it started before."""
+
+    def wait_for_migration(
+        self, run: MigrationRun, *, timeout_s: float, on_log: LogSink
+    ) -> MigrationOutcome | None:
+        """Stream the task's logs to ``on_log`` until the watched container exits or the task
+        stops; None when it still runs after ``timeout_s`` (the flow then stops it)."""
+
+    def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
+        """Stop the task (the flow calls this on timeout)."""
+
+    def wait_for_service(self, *, timeout_s: float) -> None:
+        """Return once the service runs the new version and is stable; raise DeployError when
+        it rolled back or did not settle within ``timeout_s``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployOptions:
+    environment: str
+    deploy_id: str
+    confirm: bool = False
+    migration_timeout_s: float = DEFAULT_MIGRATION_TIMEOUT_S
+    service_timeout_s: float = DEFAULT_SERVICE_TIMEOUT_S
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreDeploySteps:
+    """Injected so the flow runs without the CDK CLI in tests."""
+
+    synth: Callable[[], object]
+    check: Callable[[], object]
+    diff: Callable[[], str]  # returns the diff text to show
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateResult:
+    run: MigrationRun
+    outcome: MigrationOutcome
+    duration_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployReport:
+    environment: str
+    deploy_id: str
+    gate: GateResult
+    duration_s: float
+
+
+def deploy(
+    options: DeployOptions,
+    *,
+    backend: DeployBackend,
+    pre_deploy: PreDeploySteps,
+    project_root: Path,
+) -> DeployReport:
+    """The whole flow; raises a HarnessError subclass (one line) on any failure."""
+    started = time.monotonic()
+    check_environment(project_root, options.environment)
+    migration_stack, service_stack = stack_names(options.environment)
+    with deploy_lock(options.environment, lock_dir=project_root / LOCK_DIR):
+        _ensure_idle(backend, options.environment)
+        with step("synthesizing the CDK app"):
+            pre_deploy.synth()
+        with step("checking the templates"):
+            pre_deploy.check()
+        with step(f"diffing {options.environment} against what is deployed"):
+            changes = pre_deploy.diff()
+        console.print(changes, markup=False, highlight=False, soft_wrap=True)
+        _require_confirmation(options, action="deploying", review="the diff above")
+        with step(f"deploying {migration_stack}"):
+            backend.deploy_stack(migration_stack)
+        gate = run_migration_gate(backend, options)
+        with step(f"deploying {service_stack}"):
+            backend.deploy_stack(service_stack)
+        with step(f"waiting until the {options.environment} service is stable"):
+            backend.wait_for_service(timeout_s=options.service_timeout_s)
+    return DeployReport(
+        environment=options.environment,
+        deploy_id=options.deploy_id,
+        gate=gate,
+        duration_s=time.monotonic() - started,
+    )
+
+
+def migrate(options: DeployOptions, *, backend: DeployBackend, project_root: Path) -> GateResult:
+    """Only the gate: run the migration task that is deployed now, and judge it."""
+    check_environment(project_root, options.environment)
+    _require_confirmation(options, action="running migrations", review="the pending migrations")
+    with deploy_lock(options.environment, lock_dir=project_root / LOCK_DIR):
+        _ensure_idle(backend, options.environment)
+        return run_migration_gate(backend, options)
+
+
+def run_migration_gate(backend: DeployBackend, options: DeployOptions) -> GateResult:
+    """Start the migration task, stream its logs, and pass only if the watched container
+    exited 0. On failure the last log lines and the stop reason are printed first."""
+    with step("reading the migration task definition"):
+        task = backend.migration_task()
+    token = client_token(
+        environment=options.environment,
+        task_definition=task.task_definition,
+        deploy_id=options.deploy_id,
+    )
+    with step(f"starting the migration task ({task.task_definition})"):
+        run = backend.start_migration(task, client_token=token)
+    short_id = run.task_id.rsplit("/", 1)[-1]
+    note(f"migration task {short_id}: the gate watches {task.watched_container}")
+    recent_lines: deque[str] = deque(maxlen=FAILURE_LOG_LINES)
+
+    def show(container: str, line: str) -> None:
+        recent_lines.append(f"{container} │ {line}")
+        console.print(Text.assemble((f"{container} │ ", "dim"), line), soft_wrap=True)
+
+    timeout_s = options.migration_timeout_s
+    started = time.monotonic()
+    with step(f"running migration task {short_id} (timeout {timeout_s:.0f}s)"):
+        outcome = backend.wait_for_migration(run, timeout_s=timeout_s, on_log=show)
+        if outcome is None:
+            reason = f"migration timed out after {timeout_s:.0f}s (deploy {options.deploy_id})"
+            backend.stop_migration(run, reason=reason)
+            _print_failure(recent_lines, short_id=short_id, stop_reason=reason)
+            raise MigrationFailed(
+                f"the migration did not finish within {timeout_s:.0f}s; task {short_id} was"
+                " stopped and the service left untouched"
+            )
+        failure = gate_failure(outcome, watched_container=task.watched_container)
+        if failure is not None:
+            _print_failure(recent_lines, short_id=short_id, stop_reason=outcome.stop_reason)
+            raise MigrationFailed(
+                f"migration failed: {failure} (task {short_id}); the service was left untouched"
+            )
+    note(f"migration gate passed: {task.watched_container} exited 0")
+    return GateResult(run=run, outcome=outcome, duration_s=time.monotonic() - started)
+
+
+def gate_failure(outcome: MigrationOutcome, *, watched_container: str) -> str | None:
+    """Why the gate fails, or None when it passes. Other containers' exits never count."""
+    watched = outcome.containers.get(watched_container)
+    if watched is None:
+        return f"the task has no container {watched_container!r}"
+    if watched.exit_code is None:
+        because = watched.reason or outcome.stop_reason or "no reason given"
+        return f"{watched_container} never exited with a code ({because})"
+    if watched.exit_code != 0:
+        because = f" ({watched.reason})" if watched.reason else ""
+        return f"{watched_container} exited {watched.exit_code}{because}"
+    return None
+
+
+def client_token(*, environment: str, task_definition: str, deploy_id: str) -> str:
+    """RunTask's idempotency token (at most 64 ASCII characters): the same deploy of the same
+    task definition always gets the same token."""
+    return hashlib.sha256(f"{environment}\0{task_definition}\0{deploy_id}".encode()).hexdigest()
+
+
+def new_deploy_id(environ: Mapping[str, str] = os.environ) -> str:
+    """One id per GitHub Actions run attempt; a fresh one per run elsewhere. A re-run of a
+    failed job is a new attempt, so it runs the migration again instead of re-reading the
+    failed task."""
+    run_id = environ.get("GITHUB_RUN_ID")
+    if run_id:
+        return f"gh-{run_id}-{environ.get('GITHUB_RUN_ATTEMPT', '1')}"
+    return f"local-{uuid.uuid4().hex[:12]}"
+
+
+def _ensure_idle(backend: DeployBackend, environment: str) -> None:
+    with step(f"checking that no other deploy of {environment} is running"):
+        backend.ensure_idle()
+
+
+def _require_confirmation(options: DeployOptions, *, action: str, review: str) -> None:
+    if options.environment in CONFIRMATION_REQUIRED and not options.confirm:
+        raise ConfigError(
+            f"{action} on {options.environment} needs an explicit --confirm; review"
+            f" {review} and run again with --confirm"
+        )
+
+
+def _print_failure(lines: deque[str], *, short_id: str, stop_reason: str | None) -> None:
+    if lines:
+        console.print(f"last {len(lines)} log lines of migration task {short_id}:")
+        for line in lines:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print(f"migration task {short_id} wrote no log lines")
+    console.print(
+        f"stop reason: {stop_reason or 'none given'}", markup=False, highlight=False, soft_wrap=True
+    )

@@ -1,0 +1,247 @@
+"""Run the app's task definitions locally: backing services, the migration gate, the service.
+
+Everything here is labelled with a scope (``dev`` or ``test``) and a run id, so
+``invoke down`` (or a test session) removes exactly what it started. The named local
+overrides are listed by ``local_overrides`` and shown by ``invoke parity``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from docker.errors import NotFound
+from docker.models.containers import Container
+
+from parity.apptasks import AppTasks
+from parity.console import console, step
+from parity.database import DatabaseSettings, start_database, wait_healthy
+from parity.emulator import Emulator
+from parity.errors import ConfigError, HarnessError
+from parity.labels import run_labels
+from parity.localsecrets import demand_of, load_or_create, resolve_task_secrets, seed
+from parity.localtask import BindMount, LocalTask, Placement, TaskOutcome
+from parity.secretref import AwsSecretResolver, SecretValue
+from parity.taskdef import TaskDefinition
+
+DB_ENV = ("DB_HOST", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD")
+MIGRATION_LOG_TAIL = 30
+APP_SOURCE_IN_IMAGE = "/application"
+# Where the app source lives in the repository, for the dev-mode bind mounts.
+APP_SOURCE_DIRS = ("app", "routes", "resources/views", "config", "database")
+
+
+class MigrationFailed(HarnessError):
+    """The migration task's watched container did not exit 0."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalContext:
+    """The backing services one local run uses."""
+
+    client: docker.DockerClient
+    scope: str
+    run_id: str
+    network: str
+    db_host: str
+    emulator: Emulator
+    secrets_file: Path
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return run_labels(scope=self.scope, run_id=self.run_id)
+
+
+def run_id_for(project_root: Path) -> str:
+    """A stable id per checkout, so two clones on one machine do not collide."""
+    return hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:8]
+
+
+def ensure_network(client: docker.DockerClient, name: str, labels: dict[str, str]) -> str:
+    if not client.networks.list(names=[name]):
+        client.networks.create(name, driver="bridge", labels=labels)
+    return name
+
+
+@dataclass(frozen=True)
+class ResolvedSecrets:
+    migration: Mapping[str, Mapping[str, SecretValue]]
+    service: Mapping[str, Mapping[str, SecretValue]]
+
+
+def seed_and_resolve(context: LocalContext, tasks: AppTasks) -> ResolvedSecrets:
+    """Seed the dev values into the emulator, then resolve every secret, before any start."""
+    values = load_or_create(context.secrets_file, demand_of([tasks.migration, tasks.service]))
+    seed(
+        values,
+        secretsmanager=context.emulator.client("secretsmanager"),
+        ssm=context.emulator.client("ssm"),
+    )
+    resolver = AwsSecretResolver(
+        client_factory=lambda service, *, region_name=None: context.emulator.client(service)
+    )
+    return ResolvedSecrets(
+        migration=resolve_task_secrets(tasks.migration, resolver),
+        service=resolve_task_secrets(tasks.service, resolver),
+    )
+
+
+def database_settings(
+    task: TaskDefinition,
+    container: str,
+    secrets: Mapping[str, Mapping[str, SecretValue]],
+    image: str,
+) -> DatabaseSettings:
+    """The local MySQL's credentials: the ones the app will read from its env and secrets."""
+    spec = task.container(container)
+    known = {**spec.environment, **{k: v.reveal() for k, v in secrets[container].items()}}
+    missing = [name for name in DB_ENV[1:] if name not in known]
+    if missing:
+        raise ConfigError(
+            f"container {container} sets no {', '.join(missing)}; the local MySQL takes its "
+            "database name and credentials from them"
+        )
+    return DatabaseSettings(
+        image=image,
+        database=known["DB_DATABASE"],
+        user=known["DB_USERNAME"],
+        password=known["DB_PASSWORD"],
+        root_password=known["DB_PASSWORD"] + "-root",
+    )
+
+
+def ensure_database(
+    context: LocalContext, settings: DatabaseSettings, *, host_port: int | None
+) -> Container:
+    """Reuse this run's DB container when it is up and healthy; otherwise start it."""
+    with contextlib.suppress(NotFound):
+        existing = context.client.containers.get(context.db_host)
+        if existing.status == "running":
+            wait_healthy(existing, timeout_s=30, what="the local MySQL")
+            return existing
+        existing.remove(force=True, v=True)
+    settings = dataclasses.replace(settings, host_port=host_port)
+    return start_database(
+        context.client,
+        settings,
+        name=context.db_host,
+        network=context.network,
+        labels=context.labels,
+    )
+
+
+def placement(
+    context: LocalContext,
+    task_name: str,
+    *,
+    host_ports: Mapping[int, int | None] | None = None,
+    bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
+) -> Placement:
+    return Placement(
+        task_name=task_name,
+        network=context.network,
+        labels=context.labels,
+        host_ports=dict(host_ports or {}),
+        environment_overrides={"DB_HOST": context.db_host},
+        bind_mounts=dict(bind_mounts or {}),
+    )
+
+
+@dataclass
+class LogPrinter:
+    """Prints container output prefixed by the container's name, one colour each."""
+
+    prefix_width: int = 8
+    colours: dict[str, str] = field(default_factory=dict)
+
+    PALETTE = ("cyan", "magenta", "yellow", "green", "blue")
+
+    def __call__(self, container: str, line: str) -> None:
+        colour = self.colours.setdefault(container, self.PALETTE[len(self.colours) % 5])
+        console.print(f"[{colour}]{container:>{self.prefix_width}} |[/] ", end="", highlight=False)
+        console.print(line, markup=False, highlight=False)
+
+
+def run_migration(
+    context: LocalContext,
+    tasks: AppTasks,
+    secrets: ResolvedSecrets,
+    *,
+    task_name: str,
+    timeout_s: float,
+) -> TaskOutcome:
+    """Run the migration task to completion; raise MigrationFailed unless the watched
+    container exited 0. Its logs stream live; the task is removed afterwards."""
+    task = LocalTask(
+        context.client,
+        tasks.migration,
+        placement(context, task_name),
+        secrets=secrets.migration,
+    )
+    watched = tasks.watched_container
+    with step(f"migration task ({watched})"):
+        try:
+            task.start()
+            task.follow_logs(LogPrinter())
+            outcome = task.wait_until_stopped(timeout_s)
+            task.join_logs()
+            exit_code = outcome.exit_code(watched)
+            if exit_code != 0:
+                console.print(task.logs(watched, tail=MIGRATION_LOG_TAIL), markup=False)
+                raise MigrationFailed(
+                    f"migration failed: {watched} exited with {exit_code} "
+                    f"({outcome.stop_reason}); the service was not started"
+                )
+            return outcome
+        finally:
+            task.stop(reason="migration finished")
+            task.remove()
+
+
+def service_bind_mounts(project_root: Path, tasks: AppTasks) -> dict[str, tuple[BindMount, ...]]:
+    """Dev mode: the app's PHP source from the repository, over the image's copy."""
+    source = project_root / "resources" / "laravel"
+    mounts = tuple(
+        BindMount(
+            host_path=source / relative,
+            container_path=f"{APP_SOURCE_IN_IMAGE}/{relative}",
+            read_only=True,
+        )
+        for relative in APP_SOURCE_DIRS
+        if (source / relative).is_dir()
+    )
+    app_image = tasks.migration.container(tasks.watched_container).image
+    return {c.name: mounts for c in tasks.service.containers if c.image == app_image}
+
+
+def start_service(
+    context: LocalContext,
+    tasks: AppTasks,
+    secrets: ResolvedSecrets,
+    *,
+    task_name: str,
+    host_ports: Mapping[int, int | None],
+    bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
+    healthy_timeout_s: float = 120.0,
+) -> LocalTask:
+    """Start the service task and wait until it is healthy; on failure nothing is left."""
+    task = LocalTask(
+        context.client,
+        tasks.service,
+        placement(context, task_name, host_ports=host_ports, bind_mounts=bind_mounts),
+        secrets=secrets.service,
+    )
+    with step("service task: start and turn healthy"):
+        task.start()
+        try:
+            task.wait_until_healthy(healthy_timeout_s)
+        except BaseException:
+            task.stop(reason="not healthy in time")
+            task.remove()
+            raise
+    return task

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from parity.emulator import Emulator, EmulatorKind, start_emulator
+from parity.errors import ConfigError
+from parity.localsecrets import SecretDemand, demand_of, load_or_create, seed, stored_values
+from parity.secretref import AwsSecretResolver, SecretValue, parse_value_from
+from parity.taskdef import ContainerSpec, TaskDefinition
+
+AURORA = "arn:aws:secretsmanager:us-east-1:000000000000:secret:laravel/local/aurora"
+APP_KEY = "arn:aws:secretsmanager:us-east-1:000000000000:secret:laravel/local/app-key"
+MAIL = "arn:aws:ssm:us-east-1:000000000000:parameter/laravel/local/mail-password"
+
+
+def task() -> TaskDefinition:
+    container = ContainerSpec(
+        name="migrate",
+        image="app:1",
+        secrets={
+            "DB_USERNAME": parse_value_from(f"{AURORA}:username::"),
+            "DB_PASSWORD": parse_value_from(f"{AURORA}:password::"),
+            "APP_KEY": parse_value_from(APP_KEY),
+            "MAIL_PASSWORD": parse_value_from(MAIL),
+        },
+    )
+    return TaskDefinition(
+        logical_id="Task",
+        family="migrate",
+        network_mode="awsvpc",
+        cpu_units=256,
+        memory_mib=512,
+        containers=(container,),
+    )
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    running = start_emulator(EmulatorKind.MOTO, region="us-east-1", port=0)
+    yield running
+    running.stop()
+
+
+def test_the_demand_lists_each_secret_with_its_json_keys() -> None:
+    demand = demand_of([task()])
+    assert demand.secrets_manager == {
+        "laravel/local/aurora": frozenset({"username", "password"}),
+        "laravel/local/app-key": frozenset({None}),
+    }
+    assert demand.ssm == frozenset({"/laravel/local/mail-password"})
+
+
+def test_values_are_generated_once_kept_after_and_private(tmp_path: Path) -> None:
+    path = tmp_path / ".local" / "secrets.json"
+    first = load_or_create(path, demand_of([task()]))
+    second = load_or_create(path, demand_of([task()]))
+    assert first == second
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    aurora = first.secrets_manager["laravel/local/aurora"]
+    assert isinstance(aurora, dict)
+    assert aurora["username"].startswith("app_")
+    assert len(aurora["password"]) == 32
+    assert len(str(first.secrets_manager["laravel/local/app-key"])) == 32
+
+
+def test_a_value_edited_by_hand_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"secretsmanager": {"laravel/local/app-key": "mine"}, "ssm": {}}))
+    values = load_or_create(path, demand_of([task()]))
+    assert values.secrets_manager["laravel/local/app-key"] == "mine"
+
+
+def test_stored_values_cover_every_leaf(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    values = load_or_create(path, demand_of([task()]))
+    leaves = {v.reveal() for v in stored_values(path)}
+    assert values.ssm["/laravel/local/mail-password"] in leaves
+    assert len(leaves) == 4
+    assert stored_values(tmp_path / "absent.json") == ()
+
+
+def test_seeded_values_resolve_the_way_ecs_resolves_them(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    values = load_or_create(tmp_path / "s.json", demand_of([task()]))
+    seed(values, secretsmanager=emulator.client("secretsmanager"), ssm=emulator.client("ssm"))
+    seed(values, secretsmanager=emulator.client("secretsmanager"), ssm=emulator.client("ssm"))
+    resolver = AwsSecretResolver(
+        client_factory=lambda service, *, region_name=None: emulator.client(service)
+    )
+    secrets = task().containers[0].secrets
+    aurora = values.secrets_manager["laravel/local/aurora"]
+    assert isinstance(aurora, dict)
+    assert resolver.fetch(secrets["DB_PASSWORD"]) == SecretValue(aurora["password"])
+    assert resolver.fetch(secrets["MAIL_PASSWORD"]) == SecretValue(
+        values.ssm["/laravel/local/mail-password"]
+    )
+
+
+def test_a_corrupt_values_file_names_itself(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text("{nope")
+    with pytest.raises(ConfigError, match=r"secrets\.json is not valid JSON"):
+        load_or_create(path, SecretDemand())

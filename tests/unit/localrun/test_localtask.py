@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import base64
+import subprocess
+
+from parity.localtask import (
+    SECRETS_WRAPPER,
+    docker_healthcheck,
+    effective_argv,
+    redactor,
+    secrets_payload,
+)
+from parity.secretref import SecretValue
+from parity.taskdef import ContainerSpec, HealthCheck
+
+IMAGE_CONFIG = {"Entrypoint": ["docker-entrypoint"], "Cmd": ["php-fpm8.2", "-F"]}
+
+
+def spec(**fields: object) -> ContainerSpec:
+    return ContainerSpec(name="laravel", image="app:1", **fields)  # type: ignore[arg-type]
+
+
+def test_the_image_defaults_run_when_nothing_is_overridden() -> None:
+    assert effective_argv(spec(), IMAGE_CONFIG) == (["docker-entrypoint"], ["php-fpm8.2", "-F"])
+
+
+def test_a_command_override_keeps_the_image_entrypoint() -> None:
+    migrate = spec(command=("php", "artisan", "migrate", "--force"))
+    assert effective_argv(migrate, IMAGE_CONFIG) == (
+        ["docker-entrypoint"],
+        ["php", "artisan", "migrate", "--force"],
+    )
+
+
+def test_an_entrypoint_override_drops_the_image_cmd_like_docker() -> None:
+    assert effective_argv(spec(entry_point=("sh", "-c")), IMAGE_CONFIG) == (["sh", "-c"], [])
+
+
+def test_health_check_timings_become_nanoseconds() -> None:
+    check = HealthCheck(
+        command=("CMD-SHELL", "php-fpm-healthcheck"),
+        interval_seconds=5,
+        timeout_seconds=3,
+        retries=3,
+        start_period_seconds=10,
+    )
+    assert docker_healthcheck(check) == {
+        "test": ["CMD-SHELL", "php-fpm-healthcheck"],
+        "interval": 5_000_000_000,
+        "timeout": 3_000_000_000,
+        "retries": 3,
+        "start_period": 10_000_000_000,
+    }
+
+
+def test_the_wrapper_exports_the_secrets_and_runs_the_command() -> None:
+    values = {
+        "DB_PASSWORD": SecretValue("p@ss word='\"$x"),
+        "APP_KEY": SecretValue("line1\nline2"),
+    }
+    payload = secrets_payload(values)
+    assert b"p@ss" not in payload, "values travel base64-encoded"
+    result = subprocess.run(
+        ["/bin/sh", str(SECRETS_WRAPPER), "sh", "-c", 'printf "%s|%s" "$DB_PASSWORD" "$APP_KEY"'],
+        input=payload,
+        capture_output=True,
+        check=True,
+    )
+    assert result.stdout.decode() == "p@ss word='\"$x|line1\nline2"
+
+
+def test_the_payload_ends_with_an_empty_line_so_the_wrapper_stops_reading() -> None:
+    payload = secrets_payload({"A": SecretValue("b")})
+    assert payload == b"A=" + base64.b64encode(b"b") + b"\n\n"
+
+
+def test_secret_values_are_masked_in_output_longest_first() -> None:
+    redact = redactor([SecretValue("hunter2"), SecretValue("hunter2-extended"), SecretValue("ab")])
+    assert redact("pw=hunter2-extended or hunter2") == "pw=**** or ****"
+    assert redact("ab stays: too short to mask safely") == "ab stays: too short to mask safely"
