@@ -146,8 +146,15 @@ def remove_service_tasks(client: docker.DockerClient, context: LocalContext) -> 
 
 
 def dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> None:
-    """``invoke dev``: run until Ctrl-C (or return once healthy with ``detach``)."""
-    session = start_dev(project_root, options, settings)
+    """``invoke dev``: run until Ctrl-C (or return once healthy with ``detach``).
+
+    A failure on the way up removes everything this checkout's dev runs started.
+    """
+    try:
+        session = start_dev(project_root, options, settings)
+    except BaseException:
+        down(project_root)
+        raise
     if options.detach:
         session.context.emulator.stop()
         note("detached; `invoke logs` shows output, `invoke down` removes everything")
