@@ -83,10 +83,6 @@ class TaskState:
     containers: Mapping[str, ContainerState]
 
     @property
-    def task_id(self) -> str:
-        return self.arn.rsplit("/", 1)[-1]
-
-    @property
     def stopped(self) -> bool:
         return self.last_status == STOPPED
 

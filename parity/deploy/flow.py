@@ -9,7 +9,7 @@ rules; a backend (ECS for qa and prod, the local runtime for local) only carries
 * the service stack is deployed only after the gate passed;
 * a migration that outlives its timeout is stopped, and the deploy fails;
 * RunTask carries a client token derived from the environment, the task definition and the
-  deploy id, so a retried call, or a re-run with the same deploy id, starts no second task;
+  deploy id, so a retried RunTask of the same deploy starts no second task;
 * changes to a protected environment (prod) need an explicit confirmation, after the diff.
 """
 
