@@ -1,0 +1,28 @@
+"""Defines every environment's stacks on a CDK app, with cdk-nag's AwsSolutions checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from laravel_infra.config import EnvironmentConfig
+from laravel_infra.stacks.ci_access import CiAccessStack
+from laravel_infra.stacks.migration import MigrationStack
+from laravel_infra.stacks.service import ServiceStack
+
+
+def define_application(
+    app: App, *, configs: Iterable[EnvironmentConfig], resources_dir: Path
+) -> None:
+    """Add the Migration, Service and CiAccess stacks of each environment to ``app``."""
+    for config in configs:
+        MigrationStack(app, config=config, resources_dir=resources_dir)
+        ServiceStack(app, config=config, resources_dir=resources_dir)
+        CiAccessStack(app, config=config)
+    # Findings fail synth; acknowledgments are copied into the templates as an audit trail.
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
+    )

@@ -1,0 +1,1 @@
+"""Constructs with one concern each; stacks compose them."""

@@ -1,0 +1,3 @@
+"""AWS service principals used in more than one construct."""
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"

@@ -1,0 +1,1 @@
+"""The three stacks per environment: Migration, Service and CiAccess."""
