@@ -138,4 +138,90 @@ def logs(c: Context, container: str = "", tail: int = 200) -> None:
         show_logs(PROJECT_ROOT, container or None, tail=tail)
 
 
-namespace = Collection(test, test_integration, engine, synth, diff, dev, down, logs)
+@task(
+    help={
+        "env": "local, qa or prod",
+        "confirm": "required for prod, after reviewing the diff",
+        "timeout": "seconds the migration may run before it is stopped",
+        "deploy-id": "reuse a deploy id to retry idempotently (same RunTask client token)",
+        "port": "--env local only: loopback port of the local load balancer",
+        "emulator": "--env local only: moto (embedded) or external",
+    }
+)
+def deploy(
+    c: Context,
+    env: str,
+    confirm: bool = False,
+    timeout: int = 1800,
+    deploy_id: str = "",
+    port: int = 8080,
+    emulator: str = "moto",
+) -> None:
+    """Synth and check, deploy the migration stack, gate on the migration, deploy the service."""
+    from parity import synth as cdk
+    from parity.checks import check_environment_templates
+    from parity.deploy.backends import diff_for, open_backend
+    from parity.deploy.flow import DeployOptions, PreDeploySteps, new_deploy_id
+    from parity.deploy.flow import deploy as run_deploy
+    from parity.emulator import EmulatorKind
+    from parity.settings import HarnessSettings
+
+    with harness_errors():
+        options = DeployOptions(
+            environment=env,
+            deploy_id=deploy_id or new_deploy_id(),
+            confirm=confirm,
+            migration_timeout_s=float(timeout),
+        )
+        steps = PreDeploySteps(
+            synth=lambda: cdk.synth(project_root=PROJECT_ROOT, env=env),
+            check=lambda: check_environment_templates(cdk.assembly_dir(PROJECT_ROOT), env),
+            diff=lambda: diff_for(env, project_root=PROJECT_ROOT),
+        )
+        with open_backend(
+            env,
+            project_root=PROJECT_ROOT,
+            settings=HarnessSettings.from_environ(),
+            local_port=port,
+            emulator=EmulatorKind.parse(emulator),
+        ) as backend:
+            report = run_deploy(
+                options, backend=backend, project_root=PROJECT_ROOT, pre_deploy=steps
+            )
+        console.print(f"deployed {env} in {report.duration_s:.1f}s (deploy id {report.deploy_id})")
+
+
+@task(
+    help={
+        "env": "local, qa or prod",
+        "confirm": "required for prod",
+        "timeout": "seconds the migration may run before it is stopped",
+        "deploy-id": "reuse a deploy id to retry idempotently",
+    }
+)
+def migrate(
+    c: Context, env: str, confirm: bool = False, timeout: int = 1800, deploy_id: str = ""
+) -> None:
+    """Run only the migration gate against what is deployed in ENV."""
+    from parity.deploy.backends import open_backend
+    from parity.deploy.flow import DeployOptions, new_deploy_id
+    from parity.deploy.flow import migrate as run_migrate
+    from parity.settings import HarnessSettings
+
+    with harness_errors():
+        options = DeployOptions(
+            environment=env,
+            deploy_id=deploy_id or new_deploy_id(),
+            confirm=confirm,
+            migration_timeout_s=float(timeout),
+        )
+        with open_backend(
+            env, project_root=PROJECT_ROOT, settings=HarnessSettings.from_environ()
+        ) as backend:
+            result = run_migrate(options, backend=backend, project_root=PROJECT_ROOT)
+        console.print(f"migration gate passed in {result.duration_s:.1f}s")
+
+
+namespace = Collection(
+    test, test_integration, engine, synth, diff, dev, down, logs, deploy, migrate
+)

@@ -34,6 +34,7 @@ from parity.settings import HarnessSettings
 from parity.synth import assembly_dir, synth, synth_is_stale
 
 DEV_SCOPE = "dev"
+LOCAL_DEPLOY_SCOPE = "local"  # parity.deploy.local
 LOCAL_ENV = "local"
 SECRETS_FILE = Path(".local") / "secrets.json"
 
@@ -172,10 +173,13 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> N
 
 
 def down(project_root: Path) -> int:
-    """Remove everything dev runs of this checkout started, and nothing else."""
+    """Remove everything this checkout's dev runs and local deploys started, nothing else."""
     client = ensure_engine()
-    with step("removing dev containers, networks and volumes"):
-        return remove_labelled(client, scope=DEV_SCOPE, run_id=run_id_for(project_root))
+    with step("removing local containers, networks and volumes"):
+        return sum(
+            remove_labelled(client, scope=scope, run_id=run_id_for(project_root))
+            for scope in (DEV_SCOPE, LOCAL_DEPLOY_SCOPE)
+        )
 
 
 def logs(project_root: Path, container: str | None, *, tail: int) -> None:

@@ -22,7 +22,7 @@ from parity.apptasks import AppTasks
 from parity.console import console, step
 from parity.database import DatabaseSettings, start_database, wait_healthy
 from parity.emulator import Emulator
-from parity.errors import ConfigError, HarnessError
+from parity.errors import ConfigError, MigrationFailed
 from parity.labels import run_labels
 from parity.localsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.localtask import BindMount, LocalTask, Placement, TaskOutcome
@@ -34,10 +34,6 @@ MIGRATION_LOG_TAIL = 30
 APP_SOURCE_IN_IMAGE = "/application"
 # Where the app source lives in the repository, for the dev-mode bind mounts.
 APP_SOURCE_DIRS = ("app", "routes", "resources/views", "config", "database")
-
-
-class MigrationFailed(HarnessError):
-    """The migration task's watched container did not exit 0."""
 
 
 @dataclass(frozen=True, kw_only=True)
