@@ -9,18 +9,31 @@ from parity.images import MANAGED_LABEL
 
 SCOPE_LABEL = "org.fargate-parity.scope"
 RUN_LABEL = "org.fargate-parity.run"
+CHECKOUT_LABEL = "org.fargate-parity.checkout"
 
 
-def run_labels(*, scope: str, run_id: str) -> dict[str, str]:
-    """Labels for one run: ``scope`` is e.g. "dev" or "test"; ``run_id`` is unique per run."""
-    return {MANAGED_LABEL: "true", SCOPE_LABEL: scope, RUN_LABEL: run_id}
+def run_labels(*, scope: str, run_id: str, checkout: str | None = None) -> dict[str, str]:
+    """Labels for one run: ``scope`` is e.g. "dev" or "test"; ``run_id`` is unique per run;
+    ``checkout`` tells runs of different clones on one machine apart."""
+    labels = {MANAGED_LABEL: "true", SCOPE_LABEL: scope, RUN_LABEL: run_id}
+    if checkout is not None:
+        labels[CHECKOUT_LABEL] = checkout
+    return labels
 
 
-def remove_labelled(client: docker.DockerClient, *, scope: str, run_id: str | None = None) -> int:
+def remove_labelled(
+    client: docker.DockerClient,
+    *,
+    scope: str,
+    run_id: str | None = None,
+    checkout: str | None = None,
+) -> int:
     """Remove containers, then networks and volumes, carrying the scope (and run) labels."""
     filters = [f"{MANAGED_LABEL}=true", f"{SCOPE_LABEL}={scope}"]
     if run_id is not None:
         filters.append(f"{RUN_LABEL}={run_id}")
+    if checkout is not None:
+        filters.append(f"{CHECKOUT_LABEL}={checkout}")
     removed = 0
     for container in client.containers.list(all=True, filters={"label": filters}):
         try:

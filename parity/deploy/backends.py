@@ -21,6 +21,7 @@ def open_backend(
     settings: HarnessSettings,
     local_port: int = 8080,
     emulator: EmulatorKind = EmulatorKind.MOTO,
+    emulator_port: int = 4566,
 ) -> Iterator[DeployBackend]:
     """The backend for ``env``; what it started for itself (an emulator) stops on exit."""
     if env != LOCAL_ENVIRONMENT:
@@ -31,7 +32,11 @@ def open_backend(
     from parity.deploy.local import LocalBackend
 
     local = LocalBackend(
-        project_root=project_root, settings=settings, host_port=local_port, emulator_kind=emulator
+        project_root=project_root,
+        settings=settings,
+        host_port=local_port,
+        emulator_kind=emulator,
+        emulator_port=emulator_port,
     )
     try:
         yield local

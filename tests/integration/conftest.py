@@ -18,10 +18,12 @@ from parity.database import DatabaseSettings, resolve_image, start_database
 from parity.engine import ensure_engine
 from parity.images import ExtraCertificates
 from parity.labels import remove_labelled, run_labels
+from parity.localrun import run_id_for
 from parity.settings import HarnessSettings
-from tests.integration.support import RESOURCES, SessionDatabase
+from tests.integration.support import PROJECT_ROOT, RESOURCES, SessionDatabase
 
 SCOPE = "test"
+CHECKOUT = run_id_for(PROJECT_ROOT)
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +35,8 @@ def docker_client() -> docker.DockerClient:
 
 @pytest.fixture(scope="session")
 def run_id(docker_client: docker.DockerClient) -> Iterator[str]:
-    remove_labelled(docker_client, scope=SCOPE)
+    """A fresh id per session; leftovers of an interrupted session of this clone go first."""
+    remove_labelled(docker_client, scope=SCOPE, checkout=CHECKOUT)
     identifier = uuid.uuid4().hex[:10]
     yield identifier
     remove_labelled(docker_client, scope=SCOPE, run_id=identifier)
@@ -41,7 +44,7 @@ def run_id(docker_client: docker.DockerClient) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def labels(run_id: str) -> dict[str, str]:
-    return run_labels(scope=SCOPE, run_id=run_id)
+    return run_labels(scope=SCOPE, run_id=run_id, checkout=CHECKOUT)
 
 
 @pytest.fixture(scope="session")
