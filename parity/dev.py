@@ -118,7 +118,7 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         tasks,
         resolved,
         task_name=f"{prefix}-service-{random_tokens.token_hex(2)}",
-        host_ports={service_port: options.port},
+        host_ports={service_port: options.port or None},
         bind_mounts=service_bind_mounts(project_root, tasks) if options.source_mounts else None,
     )
     url = f"http://127.0.0.1:{service.host_port(service_port)}/"

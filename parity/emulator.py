@@ -1,15 +1,19 @@
 """The AWS emulator the local runtime resolves secrets against.
 
-The embedded default is moto's server, started in this process on loopback (no
-container, about a second). An emulator that already runs (LocalStack, say) is used
-through localstack-client's endpoint conventions: ``AWS_ENDPOINT_URL``, else
-``LOCALSTACK_HOST`` (default ``localhost:4566``).
+- ``moto`` (the embedded default): moto's server, started in this process on loopback (no
+  container, about a second).
+- ``localstack``: LocalStack, started by the harness, in a container where its image can
+  be had, else on the host (see ``parity.localstack``).
+- ``external``: an emulator that already runs, used through localstack-client's endpoint
+  conventions: ``AWS_ENDPOINT_URL``, else ``LOCALSTACK_HOST`` (default ``localhost:4566``).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -20,6 +24,7 @@ from localstack_client.config import get_service_endpoint
 
 from parity.console import note
 from parity.errors import ConfigError, HarnessError
+from parity.labels import run_labels
 from parity.netcheck import ensure_port_free
 
 DEFAULT_PORT = 4566
@@ -29,6 +34,7 @@ EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "t
 
 class EmulatorKind(Enum):
     MOTO = "moto"
+    LOCALSTACK = "localstack"
     EXTERNAL = "external"
 
     @classmethod
@@ -47,7 +53,8 @@ class Emulator:
     kind: EmulatorKind
     endpoint_url: str
     region: str
-    _server: Any = None
+    # Stops what start_emulator started; None for an emulator the harness only attached to.
+    _stop: Callable[[], None] | None = None
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -58,24 +65,52 @@ class Emulator:
         )
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        """Stop the emulator if the harness started it; calling it again does nothing."""
+        stop, self._stop = self._stop, None
+        if stop is not None:
+            stop()
 
 
-def start_emulator(kind: EmulatorKind, *, region: str, port: int = DEFAULT_PORT) -> Emulator:
-    """Start moto in-process on 127.0.0.1:``port`` (0 picks a free port), or attach."""
+def start_emulator(
+    kind: EmulatorKind,
+    *,
+    region: str,
+    port: int | None = DEFAULT_PORT,
+    labels: Mapping[str, str] | None = None,
+) -> Emulator:
+    """Start moto or LocalStack on 127.0.0.1:``port`` (0 or None: a free port), or attach.
+
+    ``labels`` go on a LocalStack container; without them it gets its own run labels.
+    """
     if kind is EmulatorKind.EXTERNAL:
         return attach_external(region=region)
+    if kind is EmulatorKind.LOCALSTACK:
+        return start_localstack_emulator(region=region, port=port, labels=labels)
+    return start_moto(region=region, port=port)
+
+
+def start_moto(*, region: str, port: int | None) -> Emulator:
     from moto.server import ThreadedMotoServer
 
     if port:
         ensure_port_free(port, purpose="the embedded AWS emulator (moto)")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per call otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
-    return Emulator(kind, f"http://{host}:{bound_port}", region, server)
+    return Emulator(EmulatorKind.MOTO, f"http://{host}:{bound_port}", region, server.stop)
+
+
+def start_localstack_emulator(
+    *, region: str, port: int | None, labels: Mapping[str, str] | None
+) -> Emulator:
+    from parity.localstack import start_localstack
+
+    running = start_localstack(
+        port=port,
+        labels=labels or run_labels(scope="emulator", run_id=secrets.token_hex(5)),
+    )
+    return Emulator(EmulatorKind.LOCALSTACK, running.endpoint_url, region, running.stop)
 
 
 def attach_external(*, region: str) -> Emulator:

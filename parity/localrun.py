@@ -2,7 +2,7 @@
 
 Everything here is labelled with a scope (``dev`` or ``test``) and a run id, so
 ``invoke down`` (or a test session) removes exactly what it started. The named local
-overrides are listed by ``local_overrides`` and shown by ``invoke parity``.
+overrides it applies are defined in ``parity.overrides`` and shown by ``invoke parity``.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ from parity.errors import ConfigError, MigrationFailed
 from parity.labels import run_labels
 from parity.localsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.localtask import BindMount, LocalTask, Placement, TaskOutcome
+from parity.overrides import environment_overrides
+from parity.overrides import service_bind_mounts as service_bind_mounts
 from parity.secretref import AwsSecretResolver, SecretValue
 from parity.taskdef import TaskDefinition
 
 DB_ENV = ("DB_HOST", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD")
 MIGRATION_LOG_TAIL = 30
-APP_SOURCE_IN_IMAGE = "/application"
-# Where the app source lives in the repository, for the dev-mode bind mounts.
-APP_SOURCE_DIRS = ("app", "routes", "resources/views", "config", "database")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +142,7 @@ def placement(
         network=context.network,
         labels=context.labels,
         host_ports=dict(host_ports or {}),
-        environment_overrides={"DB_HOST": context.db_host},
+        environment_overrides=environment_overrides(db_host=context.db_host),
         bind_mounts=dict(bind_mounts or {}),
     )
 
@@ -197,22 +196,6 @@ def run_migration(
         finally:
             task.stop(reason="migration finished")
             task.remove()
-
-
-def service_bind_mounts(project_root: Path, tasks: AppTasks) -> dict[str, tuple[BindMount, ...]]:
-    """Dev mode: the app's PHP source from the repository, over the image's copy."""
-    source = project_root / "resources" / "laravel"
-    mounts = tuple(
-        BindMount(
-            host_path=source / relative,
-            container_path=f"{APP_SOURCE_IN_IMAGE}/{relative}",
-            read_only=True,
-        )
-        for relative in APP_SOURCE_DIRS
-        if (source / relative).is_dir()
-    )
-    app_image = tasks.migration.container(tasks.watched_container).image
-    return {c.name: mounts for c in tasks.service.containers if c.image == app_image}
 
 
 def start_service(

@@ -20,7 +20,13 @@ from parity.images import ExtraCertificates
 from parity.labels import remove_labelled, run_labels
 from parity.localrun import run_id_for
 from parity.settings import HarnessSettings
-from tests.integration.support import PROJECT_ROOT, RESOURCES, SessionDatabase
+from tests.integration.support import (
+    PROJECT_ROOT,
+    RESOURCES,
+    ProjectCopy,
+    SessionDatabase,
+    copy_project,
+)
 
 SCOPE = "test"
 CHECKOUT = run_id_for(PROJECT_ROOT)
@@ -86,3 +92,8 @@ def database(
     host = f"db-{run_id}"
     container = start_database(docker_client, settings, name=host, network=network, labels=labels)
     return SessionDatabase(container=container, settings=settings, host=host)
+
+
+@pytest.fixture(scope="module")
+def project_copy(tmp_path_factory: pytest.TempPathFactory) -> ProjectCopy:
+    return copy_project(tmp_path_factory.mktemp("project"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,3 +25,35 @@ class SessionDatabase:
     def fresh_schema(self, name: str) -> str:
         create_schema(self.container, self.settings, name)
         return name
+
+
+COPIED = ("cdk.json", "cdk", "resources", "package.json", "package-lock.json")
+LINKED = (".venv", "node_modules")
+MIGRATIONS = Path("resources/laravel/database/migrations")
+
+
+class ProjectCopy:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def add_migration(self, name: str, body: str) -> Path:
+        path = self.root / MIGRATIONS / f"{name}.php"
+        path.write_text(body)
+        return path
+
+
+def copy_project(root: Path) -> ProjectCopy:
+    """A throwaway copy of the project (sharing .venv and node_modules) to change freely."""
+    for name in COPIED:
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source,
+                root / name,
+                ignore=shutil.ignore_patterns("node_modules", "__pycache__", "*.crt", "*.pem"),
+            )
+        else:
+            shutil.copy2(source, root / name)
+    for name in LINKED:
+        (root / name).symlink_to(PROJECT_ROOT / name)
+    return ProjectCopy(root)

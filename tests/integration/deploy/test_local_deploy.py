@@ -19,7 +19,7 @@ from parity.dev import down
 from parity.errors import MigrationFailed
 from parity.settings import HarnessSettings
 from parity.synth import synth
-from tests.integration.deploy.conftest import ProjectCopy
+from tests.integration.support import ProjectCopy
 
 pytestmark = pytest.mark.integration
 

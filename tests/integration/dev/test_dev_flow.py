@@ -1,0 +1,307 @@
+"""``invoke dev`` end to end: ordering, parity with the synthesized task definitions, safety."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import docker
+import pytest
+import requests
+
+from parity import localrun
+from parity.apptasks import load_app_tasks
+from parity.dev import DevOptions, DevSession, dev, down, start_dev
+from parity.emulator import EmulatorKind, start_emulator
+from parity.errors import MigrationFailed
+from parity.labels import RUN_LABEL, SCOPE_LABEL
+from parity.localrun import (
+    database_settings,
+    ensure_database,
+    placement,
+    seed_and_resolve,
+    start_service,
+)
+from parity.localtask import CONTAINER_LABEL, LocalTask
+from parity.settings import HarnessSettings
+from parity.synth import assembly_dir
+from tests.integration.support import ProjectCopy
+
+pytestmark = pytest.mark.integration
+
+ASSET_LINK = re.compile(r'src="(/build/assets/[^"]+\.js)"')
+# What the shell and Docker add to every process environment.
+SHELL_ENV = {"PATH", "HOSTNAME", "HOME", "PWD", "SHLVL", "_"}
+
+
+def options() -> DevOptions:
+    return DevOptions(port=0, detach=True, emulator=EmulatorKind.MOTO, emulator_port=0)
+
+
+def run_filters(session: DevSession) -> list[str]:
+    return [f"{SCOPE_LABEL}={session.context.scope}", f"{RUN_LABEL}={session.context.run_id}"]
+
+
+@pytest.fixture(scope="module")
+def session(project_copy: ProjectCopy, docker_client: docker.DockerClient) -> Iterator[DevSession]:
+    down(project_copy.root)
+    started = start_dev(project_copy.root, options(), HarnessSettings.from_environ())
+    yield started
+    started.context.emulator.stop()
+    down(project_copy.root)
+
+
+@pytest.fixture(scope="module")
+def lifecycle_events(
+    session: DevSession, docker_client: docker.DockerClient
+) -> list[dict[str, Any]]:
+    """Docker's start/die events of this dev run, oldest first."""
+    stream = docker_client.events(
+        since=datetime.now(UTC).timestamp() - 900,
+        until=datetime.now(UTC).timestamp(),
+        filters={"label": run_filters(session), "type": "container", "event": ["start", "die"]},
+        decode=True,
+    )
+    return sorted(stream, key=lambda event: event["timeNano"])
+
+
+def container_of(event: dict[str, Any]) -> str:
+    return str(event["Actor"]["Attributes"].get(CONTAINER_LABEL, ""))
+
+
+def running(session: DevSession, name: str) -> Any:
+    return session.service.client.containers.get(session.service.container_ids[name])
+
+
+def test_the_migration_exited_zero_before_any_service_container_started(
+    lifecycle_events: list[dict[str, Any]],
+) -> None:
+    migrate_exits = [
+        e for e in lifecycle_events if container_of(e) == "migrate" and e["Action"] == "die"
+    ]
+    assert len(migrate_exits) == 1
+    assert migrate_exits[0]["Actor"]["Attributes"]["exitCode"] == "0"
+    service_starts = [
+        e
+        for e in lifecycle_events
+        if container_of(e) in {"laravel", "nginx"} and e["Action"] == "start"
+    ]
+    assert {container_of(e) for e in service_starts} == {"laravel", "nginx"}
+    assert all(e["timeNano"] > migrate_exits[0]["timeNano"] for e in service_starts)
+
+
+def test_the_page_healthz_and_built_asset_are_served(session: DevSession) -> None:
+    page = requests.get(session.url, timeout=5)
+    assert page.status_code == 200
+    assert "Hello from Laravel on Fargate" in page.text
+    assert requests.get(session.url + "healthz", timeout=5).status_code == 200
+    asset = ASSET_LINK.search(page.text)
+    assert asset
+    served = requests.get(session.url.rstrip("/") + asset[1], timeout=5)
+    assert served.status_code == 200
+    in_image = running(session, "laravel").exec_run(["cat", f"/application/public{asset[1]}"])
+    assert served.content == in_image.output
+
+
+@dataclass(frozen=True)
+class ProbedEnvironment:
+    names: set[str]
+    secret_digests: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def probed_environments(
+    session: DevSession, project_copy: ProjectCopy
+) -> dict[str, ProbedEnvironment]:
+    """Each service container's spec run once more with its command swapped for a probe.
+
+    php-fpm and nginx overwrite their own /proc/<pid>/environ (process titles), so the
+    environment a container receives is read by a probe that goes through the very same
+    runtime path: same spec, same injection, secrets freshly resolved from the emulator.
+    """
+    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
+    emulator = start_emulator(EmulatorKind.MOTO, region=tasks.region, port=0)
+    context = dataclasses.replace(session.context, emulator=emulator)
+    try:
+        resolved = seed_and_resolve(context, tasks)
+        probed = {}
+        for spec in tasks.service.containers:
+            secret_names = " ".join(sorted(spec.secrets))
+            probe = dataclasses.replace(
+                spec,
+                entry_point=("/bin/sh", "-c"),
+                command=(
+                    "env | cut -d= -f1; for name in "
+                    + secret_names
+                    + '; do printf "%s=" "$name"; '
+                    + 'printf %s "$(printenv "$name")" | sha256sum; done',
+                ),
+                health_check=None,
+                depends_on=(),
+                volumes_from=(),
+            )
+            task = LocalTask(
+                context.client,
+                dataclasses.replace(tasks.service, containers=(probe,)),
+                placement(context, f"{context.network}-probe-{spec.name}"),
+                secrets={spec.name: resolved.service[spec.name]},
+            )
+            task.start()
+            task.wait_until_stopped(timeout_s=60)
+            output = task.logs(spec.name)
+            task.remove()
+            digests = dict(
+                line.split("=", 1) for line in output.splitlines() if line.endswith("  -")
+            )
+            names = {line for line in output.splitlines() if line and "=" not in line}
+            probed[spec.name] = ProbedEnvironment(
+                names=names,
+                secret_digests={name: d.split()[0] for name, d in digests.items()},
+            )
+        return probed
+    finally:
+        emulator.stop()
+
+
+def test_env_and_secret_names_equal_the_synthesized_task_definition(
+    probed_environments: dict[str, ProbedEnvironment], project_copy: ProjectCopy
+) -> None:
+    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
+    for spec in tasks.service.containers:
+        image = docker.from_env().images.get(spec.image)
+        image_env = {item.split("=", 1)[0] for item in image.attrs["Config"].get("Env") or []}
+        names = probed_environments[spec.name].names - image_env - SHELL_ENV
+        assert names == set(spec.environment) | set(spec.secrets), spec.name
+
+
+def test_secret_values_come_from_the_emulator_and_stay_out_of_docker(
+    session: DevSession,
+    project_copy: ProjectCopy,
+    probed_environments: dict[str, ProbedEnvironment],
+) -> None:
+    stored = json.loads((project_copy.root / ".local" / "secrets.json").read_text())
+    aurora = stored["secretsmanager"]["laravel/local/aurora"]
+    expected = {
+        "DB_PASSWORD": aurora["password"],
+        "DB_USERNAME": aurora["username"],
+        "APP_KEY": stored["secretsmanager"]["laravel/local/app-key"],
+        "MAIL_PASSWORD": stored["ssm"]["/laravel/local/mail-password"],
+    }
+    digests = probed_environments["laravel"].secret_digests
+    assert digests == {
+        name: hashlib.sha256(value.encode()).hexdigest() for name, value in expected.items()
+    }
+    config = json.dumps(running(session, "laravel").attrs)
+    assert all(value not in config for value in expected.values())
+
+
+def test_local_images_are_the_asset_manifest_builds(
+    session: DevSession, project_copy: ProjectCopy
+) -> None:
+    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
+    hashes = {asset.asset_hash for asset in tasks.image_assets}
+    for name in ("laravel", "nginx"):
+        tag = running(session, name).attrs["Config"]["Image"]
+        repository, _, asset_hash = tag.partition(":")
+        assert repository == "fargate-parity/asset"
+        assert asset_hash in hashes
+
+
+def test_without_the_migration_healthz_is_503_and_the_page_fails(
+    session: DevSession, project_copy: ProjectCopy, docker_client: docker.DockerClient
+) -> None:
+    """The control run: same task definition, fresh DB, no migration task."""
+    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
+    emulator = start_emulator(EmulatorKind.MOTO, region=tasks.region, port=0)
+    context = localrun.LocalContext(
+        client=docker_client,
+        scope=session.context.scope,
+        run_id=session.context.run_id,
+        network=session.context.network,
+        db_host=f"{session.context.network}-control-mysql",
+        emulator=emulator,
+        secrets_file=session.context.secrets_file,
+    )
+    try:
+        resolved = seed_and_resolve(context, tasks)
+        db_image = docker_client.containers.get(session.context.db_host).attrs["Config"]["Image"]
+        ensure_database(
+            context,
+            database_settings(
+                tasks.migration, tasks.watched_container, resolved.migration, db_image
+            ),
+            host_port=None,
+        )
+        control = start_service(
+            context,
+            tasks,
+            resolved,
+            task_name=f"{context.network}-control",
+            host_ports={8080: None},
+        )
+        url = f"http://127.0.0.1:{control.host_port(8080)}"
+        health = requests.get(url + "/healthz", timeout=5)
+        assert health.status_code == 503
+        assert "pending" in health.text
+        assert requests.get(url + "/", timeout=5).status_code >= 500
+        control.remove()
+    finally:
+        emulator.stop()
+
+
+def test_a_failing_migration_never_starts_the_service_and_leaves_nothing(
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+) -> None:
+    from tests.integration.support import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("failing"))
+    project.add_migration(
+        "2024_03_01_000000_fails",
+        "<?php\nuse Illuminate\\Database\\Migrations\\Migration;\n"
+        "return new class extends Migration {\n"
+        "    public function up() { throw new RuntimeException('fails on purpose'); }\n};\n",
+    )
+    started_at = time.time()
+    with pytest.raises(MigrationFailed, match="migrate exited with 1"):
+        dev(project.root, options(), HarnessSettings.from_environ())
+    context_id = localrun.run_id_for(project.root)
+    events = docker_client.events(
+        since=started_at,
+        until=time.time(),
+        filters={"label": [f"{RUN_LABEL}={context_id}"], "type": "container", "event": "start"},
+        decode=True,
+    )
+    started = {container_of(event) for event in events}
+    assert "migrate" in started
+    assert not started & {"laravel", "nginx"}, "no service container may start"
+    labels = {"label": [f"{RUN_LABEL}={context_id}"]}
+    assert docker_client.containers.list(all=True, filters=labels) == []
+    assert docker_client.networks.list(filters=labels) == []
+
+
+def test_an_interrupt_during_start_up_leaves_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.integration.support import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("interrupted"))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("parity.dev.start_service", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        dev(project.root, options(), HarnessSettings.from_environ())
+    labels = {"label": [f"{RUN_LABEL}={localrun.run_id_for(project.root)}"]}
+    assert docker_client.containers.list(all=True, filters=labels) == []
+    assert docker_client.networks.list(filters=labels) == []
+    assert docker_client.volumes.list(filters=labels) == []

@@ -1,0 +1,49 @@
+"""The local and prod task definitions of the real CDK app, and the parity inputs over them."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+
+from parity.apptasks import AppTasks, load_app_tasks
+from parity.database import DEFAULT_DB_IMAGE
+from parity.dev import SECRETS_FILE
+from parity.overrides import ParityInputs
+
+from ..cdk.cdk_assembly import ENVIRONMENTS_DIR, PROJECT_ROOT
+from .synthesized import synthesized_assembly
+
+HOST_PORT = 8080
+
+
+@pytest.fixture(scope="session")
+def local_tasks(tmp_path_factory: pytest.TempPathFactory) -> AppTasks:
+    return load_app_tasks(synthesized_assembly(tmp_path_factory, env="local"), env="local")
+
+
+@pytest.fixture(scope="session")
+def prod_tasks(tmp_path_factory: pytest.TempPathFactory) -> AppTasks:
+    return load_app_tasks(synthesized_assembly(tmp_path_factory, env="prod"), env="prod")
+
+
+@pytest.fixture(scope="session")
+def environment_files() -> dict[str, dict[str, Any]]:
+    """The environment TOML files, as written: the values each side must show."""
+    return {
+        name: tomllib.loads((ENVIRONMENTS_DIR / f"{name}.toml").read_text())
+        for name in ("local", "prod")
+    }
+
+
+@pytest.fixture(scope="session")
+def inputs(local_tasks: AppTasks, prod_tasks: AppTasks) -> ParityInputs:
+    return ParityInputs(
+        project_root=PROJECT_ROOT,
+        local=local_tasks,
+        deployed=prod_tasks,
+        host_port=HOST_PORT,
+        db_image=DEFAULT_DB_IMAGE,
+        secrets_file=SECRETS_FILE,
+    )

@@ -1,0 +1,216 @@
+"""`invoke parity`: each named local override next to the deployed value, from the real app.
+
+The local side comes from the local environment's synthesized task definitions, the deployed
+side from prod's; the last tests check that the local runtime applies the same definitions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+from rich.console import Console
+
+from parity import localrun
+from parity.apptasks import AppTasks
+from parity.errors import ConfigError
+from parity.localsecrets import demand_of, load_or_create, stored_values
+from parity.localtask import LocalTask, Placement
+from parity.overrides import (
+    DB_HOST_VARIABLE,
+    LOOPBACK_ADDRESS,
+    NAMED_OVERRIDES,
+    ParityInputs,
+    ParityRow,
+    compare_with_deployed,
+    environment_overrides,
+    parity_report,
+    parity_table,
+    service_bind_mounts,
+)
+from parity.taskdef import ContainerSpec, PortMapping, TaskDefinition
+
+from ..cdk.cdk_assembly import PROJECT_ROOT
+from .conftest import HOST_PORT
+
+
+def rows_of(inputs: ParityInputs, override: str, *, source_mounts: bool = False) -> list[ParityRow]:
+    rows = compare_with_deployed(inputs, source_mounts=source_mounts)
+    return [row for row in rows if row.override == override]
+
+
+def test_every_override_applies_somewhere_in_the_app(inputs: ParityInputs) -> None:
+    rows = compare_with_deployed(inputs, source_mounts=True)
+    assert {row.override for row in rows} == {override.name for override in NAMED_OVERRIDES}
+    assert len({override.name for override in NAMED_OVERRIDES}) == len(NAMED_OVERRIDES)
+
+
+def test_db_host_is_the_local_mysql_against_the_aurora_endpoint(
+    inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
+) -> None:
+    rows = rows_of(inputs, "DB host")
+    assert [row.where for row in rows] == ["migration/migrate", "service/laravel"]
+    for row in rows:
+        assert row.field == f"environment.{DB_HOST_VARIABLE}"
+        assert environment_files["local"]["db_endpoint"] in row.local
+        assert "local MySQL" in row.local
+        assert row.deployed == environment_files["prod"]["db_endpoint"]
+
+
+def test_the_database_is_the_configured_image_against_aurora_mysql_3(
+    inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
+) -> None:
+    (default,) = rows_of(inputs, "database")
+    assert default.local.startswith("mysql:8.0 (the MariaDB stand-in")
+    assert default.deployed.startswith("Aurora MySQL 3")
+    assert default.deployed.endswith(f"at {environment_files['prod']['db_endpoint']}")
+    (chosen,) = rows_of(dataclasses.replace(inputs, db_image="mysql:8.0.36"), "database")
+    assert chosen.local == "mysql:8.0.36"
+
+
+def test_images_are_local_asset_tags_against_ecr_uris_with_the_same_hash(
+    inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
+) -> None:
+    account, region = environment_files["prod"]["account"], environment_files["prod"]["region"]
+    rows = rows_of(inputs, "image")
+    assert [row.where for row in rows] == ["migration/migrate", "service/laravel", "service/nginx"]
+    for row in rows:
+        repository, asset_hash = row.local.split(":")
+        assert repository == "fargate-parity/asset"
+        registry = re.escape(f"{account}.dkr.ecr.{region}.amazonaws.com")
+        assert re.fullmatch(rf"{registry}/[a-z0-9-]+:{asset_hash}", row.deployed), row.deployed
+
+
+def test_secrets_are_compared_by_source_never_by_value(
+    inputs: ParityInputs,
+    local_tasks: AppTasks,
+    environment_files: dict[str, dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    prod = environment_files["prod"]
+    expected = {
+        "DB_USERNAME": f"{prod['db_secret_arn']}:username::",
+        "DB_PASSWORD": f"{prod['db_secret_arn']}:password::",
+        "APP_KEY": prod["app_key_secret_arn"],
+        "MAIL_PASSWORD": (
+            f"arn:aws:ssm:{prod['region']}:{prod['account']}:parameter"
+            f"{prod['mail_password_parameter_name']}"
+        ),
+    }
+    rows = rows_of(inputs, "secret values")
+    for where in ("migration/migrate", "service/laravel"):
+        deployed = {
+            row.where.split()[1]: row.deployed for row in rows if row.where.startswith(where)
+        }
+        assert deployed == expected
+    assert all(".local/secrets.json" in row.local and "emulator" in row.local for row in rows)
+    # Even with dev values on disk, no report cell holds one.
+    secrets_file = tmp_path / ".local" / "secrets.json"
+    load_or_create(secrets_file, demand_of([local_tasks.migration, local_tasks.service]))
+    report = dataclasses.replace(inputs, project_root=tmp_path, secrets_file=secrets_file)
+    cells = {
+        cell
+        for row in compare_with_deployed(report, source_mounts=True)
+        for cell in dataclasses.astuple(row)
+    }
+    for value in stored_values(secrets_file):
+        assert not any(value.reveal() in cell for cell in cells)
+
+
+def test_the_published_port_is_loopback_against_the_alb_target_group(
+    inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
+) -> None:
+    (row,) = rows_of(inputs, "published port")
+    assert row.where == "service/nginx:8080"
+    assert row.local.startswith(f"{LOOPBACK_ADDRESS}:{HOST_PORT},")
+    assert row.deployed.startswith("ALB target group ")
+    assert environment_files["prod"]["listener_arn"] in row.deployed
+    other_port = rows_of(dataclasses.replace(inputs, host_port=9090), "published port")
+    assert other_port[0].local.startswith(f"{LOOPBACK_ADDRESS}:9090,")
+
+
+def test_logs_go_to_docker_instead_of_cloudwatch(inputs: ParityInputs) -> None:
+    rows = rows_of(inputs, "logs")
+    assert [row.where for row in rows] == ["migration/migrate", "service/laravel", "service/nginx"]
+    for row in rows:
+        assert "docker logs" in row.local
+        assert row.deployed.startswith("awslogs, group /laravel/prod/"), row.deployed
+
+
+def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
+    rows = rows_of(inputs, "IAM roles")
+    assert [row.where for row in rows] == [
+        "migration taskRoleArn",
+        "migration executionRoleArn",
+        "service taskRoleArn",
+        "service executionRoleArn",
+    ]
+    for row in rows:
+        assert row.local.startswith(("not assumed", "not used"))
+        assert re.fullmatch(
+            r"IAM role \w+, created by Laravel-Prod-(Migration|Service)", row.deployed
+        )
+
+
+def test_source_mounts_are_listed_only_for_dev_mode(inputs: ParityInputs) -> None:
+    assert rows_of(inputs, "source mounts") == []
+    rows = rows_of(inputs, "source mounts", source_mounts=True)
+    assert {row.where for row in rows} == {"service/laravel"}
+    assert "resources/laravel/app → /application/app (ro bind mount)" in {row.local for row in rows}
+    assert all(row.deployed.startswith("none") for row in rows)
+
+
+def test_the_table_shows_every_row_without_reading_markup(inputs: ParityInputs) -> None:
+    rows = compare_with_deployed(inputs)
+    console = Console(record=True, width=400)
+    console.print(parity_table(rows, env="prod"))
+    text = console.export_text()
+    assert "deployed (prod)" in text
+    for row in rows:
+        assert row.deployed in text
+
+
+def test_an_unknown_environment_is_one_clear_error() -> None:
+    with pytest.raises(ConfigError, match="unknown environment 'staging'; valid environments"):
+        parity_report(
+            PROJECT_ROOT, env="staging", host_port=HOST_PORT, source_mounts=False, db_image="x"
+        )
+
+
+# -- the local runtime applies these same definitions -----------------------------------------
+
+
+def test_local_runs_replace_the_db_host_the_override_names() -> None:
+    context = localrun.LocalContext(
+        client=MagicMock(),
+        scope="test",
+        run_id="0000",
+        network="net",
+        db_host="parity-test-0000-mysql",
+        emulator=MagicMock(),
+        secrets_file=Path("unused"),
+    )
+    placed = localrun.placement(context, "task")
+    assert dict(placed.environment_overrides) == {DB_HOST_VARIABLE: "parity-test-0000-mysql"}
+    assert placed.environment_overrides == environment_overrides(db_host=context.db_host)
+
+
+def test_dev_mode_mounts_are_the_ones_the_override_lists() -> None:
+    assert localrun.service_bind_mounts is service_bind_mounts
+
+
+def test_the_task_holder_publishes_on_the_loopback_address_the_override_names() -> None:
+    # localtask binds the holder's ports itself; this fails if it ever stops using loopback.
+    client = MagicMock()
+    web = ContainerSpec(name="web", image="web:1", port_mappings=(PortMapping(container_port=80),))
+    task = TaskDefinition(
+        logical_id="Web", family=None, network_mode="awsvpc", cpu_units=None, memory_mib=None,
+        containers=(web,),
+    )  # fmt: skip
+    placement = Placement(task_name="web-task", network="net", labels={}, host_ports={80: None})
+    LocalTask(client, task, placement, secrets={}).start()
+    assert client.containers.run.call_args.kwargs["ports"] == {"80/tcp": (LOOPBACK_ADDRESS, None)}
