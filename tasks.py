@@ -28,30 +28,56 @@ def harness_errors() -> Iterator[None]:
         raise Exit(f"error: {error}", code=1) from None
 
 
-@task
+@task(help={"unit": "only the unit tests (no Docker)"})
 def test(c: Context, unit: bool = False) -> None:
-    """Run the whole test suite (unit and integration); --unit skips the Docker tests."""
-    from parity.suite import run_pytest
+    """Run the whole suite: unit and integration tests on the embedded emulator, then the
+    emulator-dependent integration tests again on LocalStack."""
+    from parity.emulator import EmulatorKind
+    from parity.suite import SuiteRun, run_pytest
 
     with harness_errors():
+        if unit:
+            run = SuiteRun(marker="not integration", junit_xml=REPORTS / "junit-unit.xml")
+            run_pytest(run, project_root=PROJECT_ROOT)
+            return
         run_pytest(
+            SuiteRun(marker=None, junit_xml=REPORTS / "junit.xml", title="unit + integration"),
             project_root=PROJECT_ROOT,
-            marker="not integration" if unit else None,
-            junit_xml=REPORTS / "junit.xml",
+        )
+        run_pytest(
+            SuiteRun(
+                marker="integration and emulator",
+                junit_xml=REPORTS / "junit-localstack.xml",
+                emulator=EmulatorKind.LOCALSTACK,
+                title="integration on LocalStack",
+            ),
+            project_root=PROJECT_ROOT,
         )
 
 
-@task(name="test-integration")
-def test_integration(c: Context) -> None:
-    """Run the integration tests (real containers) and write reports/junit-integration.xml."""
-    from parity.suite import run_pytest
+@task(
+    name="test-integration",
+    help={
+        "emulator": "moto (embedded, default), localstack, or external (AWS_ENDPOINT_URL)",
+        "previous": "git ref of the previous release for the expand/contract check "
+        "(default: the last tag, else HEAD~1)",
+    },
+)
+def test_integration(c: Context, emulator: str = "moto", previous: str = "") -> None:
+    """Prove ordering, parity and rollback safety with real containers; writes JUnit XML."""
+    from parity.emulator import EmulatorKind
+    from parity.suite import SuiteRun, run_pytest
 
     with harness_errors():
-        run_pytest(
-            project_root=PROJECT_ROOT,
+        kind = EmulatorKind.parse(emulator)
+        run = SuiteRun(
             marker="integration",
-            junit_xml=REPORTS / "junit-integration.xml",
+            junit_xml=REPORTS / f"junit-integration-{kind.value}.xml",
+            emulator=kind,
+            previous_ref=previous or None,
+            title=f"integration on {kind.value}",
         )
+        run_pytest(run, project_root=PROJECT_ROOT)
 
 
 @task
@@ -222,6 +248,96 @@ def migrate(
         console.print(f"migration gate passed in {result.duration_s:.1f}s")
 
 
+@task(
+    name="parity",
+    help={
+        "env": "the deployed environment to compare with (default prod)",
+        "port": "the loopback port `invoke dev --port` publishes (default 8080)",
+        "source-mounts": "include the dev-mode source bind mounts (`invoke dev --source-mounts`)",
+    },
+)
+def show_parity(
+    c: Context, env: str = "prod", port: int = 8080, source_mounts: bool = False
+) -> None:
+    """List every named local override next to the value ENV's deployed task definition has."""
+    from parity.overrides import parity_report, parity_table
+    from parity.settings import HarnessSettings
+
+    with harness_errors():
+        rows = parity_report(
+            PROJECT_ROOT,
+            env=env,
+            host_port=port,
+            source_mounts=source_mounts,
+            db_image=HarnessSettings.from_environ().db_image,
+        )
+        console.print(parity_table(rows, env=env))
+
+
+@task
+def compose(c: Context) -> None:
+    """Export compose/docker-compose.yml from the local task definitions, and its env files."""
+    from parity.compose import export_compose
+
+    with harness_errors():
+        export = export_compose(PROJECT_ROOT)
+        console.print(
+            f"wrote {export.compose_file} and {len(export.env_files)} env files (gitignored)"
+        )
+
+
+@task(
+    help={
+        "runs": "runs per figure (warm/hot/baseline start-ups, rebuilds, local deploys)",
+        "cold-runs": "cold start-ups (each builds both app images from the base image)",
+        "edit-runs": "PHP edits timed in dev mode",
+        "asset-edit-runs": "asset edits (synth, rebuild, restart each)",
+        "skip-suite": "do not time `invoke test-integration`",
+        "cold-suite": "also time `invoke test-integration` with no app image layer cached",
+        "only": "comma-separated sections: startup, edits, rebuild, sizes, deploy, suite",
+    }
+)
+def bench(
+    c: Context,
+    runs: int = 3,
+    cold_runs: int = 1,
+    edit_runs: int = 5,
+    asset_edit_runs: int = 2,
+    skip_suite: bool = False,
+    cold_suite: bool = False,
+    only: str = "",
+) -> None:
+    """Measure dev start-up, edits, rebuilds, image sizes, gate latency, deploys and the suite;
+    print the table and write bench/results/bench.json and bench.md."""
+    from bench.context import BenchOptions
+    from bench.runner import run_bench
+    from parity.settings import HarnessSettings
+
+    with harness_errors():
+        options = BenchOptions(
+            runs=runs,
+            cold_runs=cold_runs,
+            edit_runs=edit_runs,
+            asset_edit_runs=asset_edit_runs,
+            suite=not skip_suite,
+            cold_suite=cold_suite,
+            sections=tuple(name.strip() for name in only.split(",") if name.strip()),
+        )
+        run_bench(PROJECT_ROOT, options, HarnessSettings.from_environ())
+
+
 namespace = Collection(
-    test, test_integration, engine, synth, diff, dev, down, logs, deploy, migrate
+    test,
+    test_integration,
+    engine,
+    synth,
+    diff,
+    dev,
+    down,
+    logs,
+    deploy,
+    migrate,
+    show_parity,
+    compose,
+    bench,
 )

@@ -5,6 +5,7 @@
 | ``PARITY_DB_IMAGE`` | image of the local MySQL | ``mysql:8.0``, or MariaDB if unpullable |
 | ``PARITY_HOST_CA`` | add the host's CA bundle to image builds (``0`` to stop) | ``1`` |
 | ``PARITY_EXTRA_CA`` | more PEM files for builds, separated by ``:`` | none |
+| ``PARITY_EMULATOR`` | AWS emulator: ``moto``, ``localstack`` or ``external`` | ``moto`` |
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parity.database import DEFAULT_DB_IMAGE
+from parity.emulator import EmulatorKind
 from parity.errors import ConfigError
 from parity.images import ExtraCertificates
 
@@ -26,6 +28,7 @@ class HarnessSettings:
     db_image: str = DEFAULT_DB_IMAGE
     host_ca: bool = True
     extra_ca_files: tuple[Path, ...] = ()
+    emulator: EmulatorKind = EmulatorKind.MOTO
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> HarnessSettings:
@@ -39,6 +42,7 @@ class HarnessSettings:
             db_image=environ.get("PARITY_DB_IMAGE", DEFAULT_DB_IMAGE) or DEFAULT_DB_IMAGE,
             host_ca=environ.get("PARITY_HOST_CA", "1").strip().lower() not in FALSE_WORDS,
             extra_ca_files=extra,
+            emulator=EmulatorKind.parse(environ.get("PARITY_EMULATOR", "moto") or "moto"),
         )
 
     def certificates(self) -> ExtraCertificates:

@@ -1,34 +1,97 @@
-"""Run the test suite in a child pytest, writing JUnit XML for CI."""
+"""Run the test suite in a child pytest, with JUnit XML for CI and a short report."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
 from pathlib import Path
 
+from rich.table import Table
+
+from parity.console import console
+from parity.emulator import EmulatorKind
 from parity.engine import ensure_engine
 from parity.errors import HarnessError
 
 NO_TESTS_COLLECTED = 5
 
 
-def run_pytest(
-    *,
-    project_root: Path,
-    marker: str | None,
-    junit_xml: Path,
-    extra_args: list[str] | None = None,
-) -> None:
-    """Run pytest; raise HarnessError when it fails or collects nothing (exit 5)."""
-    if marker != "not integration":
+@dataclass(frozen=True)
+class SuiteRun:
+    """One pytest run: which tests (``marker``), against which emulator, reported where."""
+
+    marker: str | None
+    junit_xml: Path
+    emulator: EmulatorKind = EmulatorKind.MOTO
+    previous_ref: str | None = None
+    title: str = "tests"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    outcome: str  # passed, failed, error or skipped
+    seconds: float
+
+
+def run_pytest(run: SuiteRun, *, project_root: Path, extra_args: list[str] | None = None) -> None:
+    """Run pytest, print the report; raise HarnessError when it fails or collects nothing."""
+    if run.marker != "not integration":
         ensure_engine()  # before pytest, so install and start-up messages are shown
-    command = [sys.executable, "-m", "pytest", f"--junitxml={junit_xml}"]
-    if marker:
-        command += ["-m", marker]
+    command = [sys.executable, "-m", "pytest", f"--junitxml={run.junit_xml}"]
+    if run.marker:
+        command += ["-m", run.marker]
     command += extra_args or []
-    junit_xml.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(command, cwd=project_root, check=False)
+    environment = {**os.environ, "PARITY_EMULATOR": run.emulator.value}
+    if run.previous_ref:
+        environment["PARITY_PREVIOUS_REF"] = run.previous_ref
+    run.junit_xml.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=project_root, env=environment, check=False)
+    wall_s = time.monotonic() - started
+    if run.junit_xml.exists():
+        print_report(run.title, read_junit(run.junit_xml), wall_s=wall_s)
     if result.returncode == NO_TESTS_COLLECTED:
         raise HarnessError("pytest collected no tests; check the -m selection and the test paths")
     if result.returncode != 0:
-        raise HarnessError(f"tests failed (pytest exit {result.returncode}); see the report above")
+        raise HarnessError(
+            f"{run.title} failed (pytest exit {result.returncode}); see the report above"
+        )
+
+
+def read_junit(path: Path) -> list[CheckResult]:
+    results = []
+    # Our own pytest's report, not untrusted input.
+    for case in ElementTree.parse(path).getroot().iter("testcase"):  # noqa: S314
+        outcome = "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                outcome = "failed" if tag == "failure" else tag
+        module = case.get("classname", "").removeprefix("tests.")
+        results.append(
+            CheckResult(
+                name=f"{module}::{case.get('name', '')}",
+                outcome=outcome,
+                seconds=float(case.get("time", "0")),
+            )
+        )
+    return results
+
+
+def print_report(title: str, results: list[CheckResult], *, wall_s: float) -> None:
+    table = Table(title=f"{title}: {len(results)} checks in {wall_s:.0f}s", title_justify="left")
+    table.add_column("check", overflow="fold")
+    table.add_column("result")
+    table.add_column("seconds", justify="right")
+    colours = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
+    for result in results:
+        table.add_row(
+            result.name,
+            f"[{colours[result.outcome]}]{result.outcome}[/]",
+            f"{result.seconds:.1f}",
+        )
+    console.print(table)

@@ -21,7 +21,7 @@ from parity.settings import HarnessSettings
 from parity.synth import synth
 from tests.integration.support import ProjectCopy
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator]
 
 ADDITIVE_MIGRATION = """<?php
 use Illuminate\\Database\\Migrations\\Migration;
@@ -104,6 +104,7 @@ def deploy_local(project: ProjectCopy, port: int) -> None:
         project_root=project.root,
         settings=HarnessSettings.from_environ(),
         local_port=port,
+        emulator=HarnessSettings.from_environ().emulator,
         emulator_port=0,
     ) as backend:
         deploy(options, backend=backend, pre_deploy=steps, project_root=project.root)

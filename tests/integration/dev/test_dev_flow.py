@@ -19,7 +19,7 @@ import requests
 from parity import localrun
 from parity.apptasks import load_app_tasks
 from parity.dev import DevOptions, DevSession, dev, down, start_dev
-from parity.emulator import EmulatorKind, start_emulator
+from parity.emulator import start_emulator
 from parity.errors import MigrationFailed
 from parity.labels import RUN_LABEL, SCOPE_LABEL
 from parity.localrun import (
@@ -34,7 +34,8 @@ from parity.settings import HarnessSettings
 from parity.synth import assembly_dir
 from tests.integration.support import ProjectCopy
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator]
+EMULATOR = HarnessSettings.from_environ().emulator
 
 ASSET_LINK = re.compile(r'src="(/build/assets/[^"]+\.js)"')
 # What the shell and Docker add to every process environment.
@@ -42,7 +43,7 @@ SHELL_ENV = {"PATH", "HOSTNAME", "HOME", "PWD", "SHLVL", "_"}
 
 
 def options() -> DevOptions:
-    return DevOptions(port=0, detach=True, emulator=EmulatorKind.MOTO, emulator_port=0)
+    return DevOptions(port=0, detach=True, emulator=EMULATOR, emulator_port=0)
 
 
 def run_filters(session: DevSession) -> list[str]:
@@ -127,7 +128,7 @@ def probed_environments(
     runtime path: same spec, same injection, secrets freshly resolved from the emulator.
     """
     tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
-    emulator = start_emulator(EmulatorKind.MOTO, region=tasks.region, port=0)
+    emulator = start_emulator(EMULATOR, region=tasks.region, port=0)
     context = dataclasses.replace(session.context, emulator=emulator)
     try:
         resolved = seed_and_resolve(context, tasks)
@@ -219,7 +220,7 @@ def test_without_the_migration_healthz_is_503_and_the_page_fails(
 ) -> None:
     """The control run: same task definition, fresh DB, no migration task."""
     tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
-    emulator = start_emulator(EmulatorKind.MOTO, region=tasks.region, port=0)
+    emulator = start_emulator(EMULATOR, region=tasks.region, port=0)
     context = localrun.LocalContext(
         client=docker_client,
         scope=session.context.scope,

@@ -35,3 +35,11 @@ def test_values_from_the_environment(tmp_path: Path) -> None:
 def test_a_missing_extra_ca_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"PARITY_EXTRA_CA names .*nope\.pem"):
         HarnessSettings.from_environ({"PARITY_EXTRA_CA": str(tmp_path / "nope.pem")})
+
+
+def test_the_emulator_is_chosen_by_name_and_a_wrong_name_lists_the_choices() -> None:
+    assert HarnessSettings.from_environ({"PARITY_EMULATOR": "localstack"}).emulator.value == (
+        "localstack"
+    )
+    with pytest.raises(ConfigError, match="choose one of: moto, localstack, external"):
+        HarnessSettings.from_environ({"PARITY_EMULATOR": "aws"})
