@@ -13,6 +13,7 @@ from parity.errors import HarnessError, ImageBuildFailed
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 REPORTS = PROJECT_ROOT / "reports"
+CERTS_DIR = PROJECT_ROOT / "resources" / "certs"
 
 
 @contextmanager
@@ -143,7 +144,7 @@ def dev(
             source_mounts=source_mounts,
             emulator=EmulatorKind.parse(emulator),
         )
-        run_dev(PROJECT_ROOT, options, HarnessSettings.from_environ())
+        run_dev(PROJECT_ROOT, options, HarnessSettings.from_environ(certs_dir=CERTS_DIR))
 
 
 @task
@@ -207,7 +208,7 @@ def deploy(
         with open_backend(
             env,
             project_root=PROJECT_ROOT,
-            settings=HarnessSettings.from_environ(),
+            settings=HarnessSettings.from_environ(certs_dir=CERTS_DIR),
             local_port=port,
             emulator=EmulatorKind.parse(emulator),
         ) as backend:
@@ -242,7 +243,9 @@ def migrate(
             migration_timeout_s=float(timeout),
         )
         with open_backend(
-            env, project_root=PROJECT_ROOT, settings=HarnessSettings.from_environ()
+            env,
+            project_root=PROJECT_ROOT,
+            settings=HarnessSettings.from_environ(certs_dir=CERTS_DIR),
         ) as backend:
             result = run_migrate(options, backend=backend, project_root=PROJECT_ROOT)
         console.print(f"migration gate passed in {result.duration_s:.1f}s")
@@ -269,7 +272,7 @@ def show_parity(
             env=env,
             host_port=port,
             source_mounts=source_mounts,
-            db_image=HarnessSettings.from_environ().db_image,
+            db_image=HarnessSettings.from_environ(certs_dir=CERTS_DIR).db_image,
         )
         console.print(parity_table(rows, env=env))
 
@@ -323,7 +326,7 @@ def bench(
             cold_suite=cold_suite,
             sections=tuple(name.strip() for name in only.split(",") if name.strip()),
         )
-        run_bench(PROJECT_ROOT, options, HarnessSettings.from_environ())
+        run_bench(PROJECT_ROOT, options, HarnessSettings.from_environ(certs_dir=CERTS_DIR))
 
 
 namespace = Collection(

@@ -30,6 +30,7 @@ HOST_CA_BUNDLES = (
     Path("/etc/pki/tls/certs/ca-bundle.crt"),
     Path("/etc/ssl/cert.pem"),
 )
+HOST_BUNDLE_NAME = "host-ca-bundle.crt"
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 FAILED_STEP_TAIL_LINES = 25
 
@@ -60,7 +61,7 @@ class ExtraCertificates:
         if enabled:
             host_bundle = next((path for path in HOST_CA_BUNDLES if path.is_file()), None)
             if host_bundle is not None:
-                bundles["host-ca-bundle.crt"] = host_bundle.read_text()
+                bundles[HOST_BUNDLE_NAME] = host_bundle.read_text()
         for path in extra_files:
             bundles[f"extra-{path.stem}.crt"] = path.read_text()
         return cls(bundles=bundles)

@@ -18,7 +18,7 @@ from pathlib import Path
 from parity.database import DEFAULT_DB_IMAGE
 from parity.emulator import EmulatorKind
 from parity.errors import ConfigError
-from parity.images import ExtraCertificates
+from parity.images import HOST_BUNDLE_NAME, ExtraCertificates
 
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -31,13 +31,25 @@ class HarnessSettings:
     emulator: EmulatorKind = EmulatorKind.MOTO
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> HarnessSettings:
+    def from_environ(
+        cls, environ: Mapping[str, str] = os.environ, *, certs_dir: Path | None = None
+    ) -> HarnessSettings:
+        """Read the settings; ``certs_dir`` is the drop-in folder of CA files for builds
+        (``resources/certs``: the CDK asset excludes it, so builds get its files here)."""
         extra = tuple(Path(p) for p in environ.get("PARITY_EXTRA_CA", "").split(os.pathsep) if p)
         for path in extra:
             if not path.is_file():
                 raise ConfigError(
                     f"PARITY_EXTRA_CA names {path}, which is not a file; fix the path"
                 )
+        if certs_dir is not None and certs_dir.is_dir():
+            extra += tuple(
+                sorted(
+                    path
+                    for path in certs_dir.iterdir()
+                    if path.suffix in {".crt", ".pem"} and path.name != HOST_BUNDLE_NAME
+                )
+            )
         return cls(
             db_image=environ.get("PARITY_DB_IMAGE", DEFAULT_DB_IMAGE) or DEFAULT_DB_IMAGE,
             host_ca=environ.get("PARITY_HOST_CA", "1").strip().lower() not in FALSE_WORDS,

@@ -55,7 +55,7 @@ def labels(run_id: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def harness_settings() -> HarnessSettings:
-    return HarnessSettings.from_environ()
+    return HarnessSettings.from_environ(certs_dir=RESOURCES / "certs")
 
 
 @pytest.fixture(scope="session")

@@ -43,3 +43,11 @@ def test_the_emulator_is_chosen_by_name_and_a_wrong_name_lists_the_choices() -> 
     )
     with pytest.raises(ConfigError, match="choose one of: moto, localstack, external"):
         HarnessSettings.from_environ({"PARITY_EMULATOR": "aws"})
+
+
+def test_ca_files_dropped_into_the_certs_folder_join_the_build(tmp_path: Path) -> None:
+    (tmp_path / "corp.crt").write_text("CORP")
+    (tmp_path / "README.md").write_text("docs")
+    (tmp_path / "host-ca-bundle.crt").write_text("a copy made by hand")
+    settings = HarnessSettings.from_environ({"PARITY_HOST_CA": "0"}, certs_dir=tmp_path)
+    assert settings.certificates().bundles == {"extra-corp.crt": "CORP"}
