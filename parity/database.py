@@ -80,8 +80,11 @@ def start_database(
     name: str,
     network: str,
     labels: dict[str, str],
+    ready_timeout_s: float = READY_TIMEOUT_S,
 ) -> Container:
-    """Start the DB on ``network`` (alias ``name``), publish 3306 on loopback, wait for it."""
+    """Start the DB on ``network`` (alias ``name``), publish 3306 on loopback, wait for it.
+
+    When it is not ready in time, the container is removed before the error surfaces."""
     if settings.host_port is not None:
         ensure_port_free(settings.host_port, purpose="the local MySQL")
     container: Container = client.containers.run(
@@ -107,7 +110,7 @@ def start_database(
     )
     try:
         with step(f"waiting for {settings.image} to accept logins"):
-            wait_healthy(container, timeout_s=READY_TIMEOUT_S, what="the local MySQL")
+            wait_healthy(container, timeout_s=ready_timeout_s, what="the local MySQL")
     except BaseException:
         remove_quietly(container)
         raise
