@@ -21,7 +21,7 @@ import yaml
 from parity.apptasks import AppTasks, load_app_tasks
 from parity.assembly import DockerImageAsset
 from parity.baseimage import BASE_IMAGE
-from parity.database import DEFAULT_DB_IMAGE, READY_PROBE
+from parity.database import DEFAULT_DB_IMAGE
 from parity.dev import (
     LOCAL_ENV,
     SECRETS_FILE,
@@ -46,6 +46,12 @@ from parity.overrides import (
 from parity.secretref import AwsSecretResolver, SecretValue
 from parity.taskdef import ContainerSpec, DependencyCondition, HealthCheck, TaskDefinition
 
+# compose passes the credentials as env, so the probe can read them inside the container.
+COMPOSE_DB_READY_PROBE = (
+    'MYSQL_PWD="$MYSQL_PASSWORD" mysql --protocol=TCP -h127.0.0.1 -u"$MYSQL_USER" '
+    '-e "SELECT 1" "$MYSQL_DATABASE" >/dev/null 2>&1'
+)
+
 COMPOSE_FILE = Path("compose") / "docker-compose.yml"
 ENV_FILES_DIR = Path(".local") / "compose"
 # What every CDK image asset of the app is built from (cdk/app.py's RESOURCES_DIR); the
@@ -64,7 +70,8 @@ DEPENDENCY_CONDITIONS = {
     DependencyCondition.HEALTHY: "service_healthy",
     DependencyCondition.SUCCESS: "service_completed_successfully",
 }
-MIGRATION_GATE = "service_completed_successfully"
+# The migration gate is ECS's SUCCESS on the migration's watched container.
+MIGRATION_GATE = DEPENDENCY_CONDITIONS[DependencyCondition.SUCCESS]
 # Characters Compose v1 and v2 read differently in an env file (quotes, interpolation,
 # comments, trimming); a dev value holding one would reach the container changed.
 _ENV_FILE_UNSAFE = re.compile(r"[\s\"'$#\\]")
@@ -77,7 +84,7 @@ HEADER = """\
 # From the repository root (Docker Compose v2 or Docker Desktop):
 #   invoke compose     # also writes the gitignored secret env files (see below)
 #   docker compose -f compose/docker-compose.yml up --build --renew-anon-volumes
-#   curl http://127.0.0.1:{port}/
+#   curl http://{loopback}:{port}/
 #
 # Secrets: compose cannot read Secrets Manager or SSM. Each container's secrets come from an
 # env_file under ../.local/compose/ (gitignored, mode 0600), which `invoke compose` writes from
@@ -296,7 +303,7 @@ def _database_service() -> dict[str, Any]:
         "image": _Interpolation(f"${{{DB_IMAGE_VARIABLE}:-{DEFAULT_DB_IMAGE}}}"),
         "env_file": [_from_compose_dir(ENV_FILES_DIR / f"{DB_SERVICE}.env")],
         "healthcheck": {
-            "test": ["CMD-SHELL", READY_PROBE],
+            "test": ["CMD-SHELL", COMPOSE_DB_READY_PROBE],
             "interval": "1s",
             "timeout": "5s",
             "retries": 120,

@@ -2,8 +2,9 @@
 
 The default image is ``mysql:8.0``. Where no registry answers, a MySQL-compatible image
 built from Debian's MariaDB packages (``resources/Dockerfile-mysql``) takes its place,
-and the switch is announced. Both get the same health check, so readiness is judged
-the same way: the configured user can run a query in the configured database.
+and the switch is announced. Readiness is judged the same way for both: the app's user
+can log in to the app's database through the loopback port. Credentials reach the
+container on stdin (``parity.secretinject``), never in its config.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
+import pymysql
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
@@ -22,16 +24,13 @@ from parity.console import note, step
 from parity.errors import NotReady
 from parity.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
 from parity.netcheck import ensure_port_free
+from parity.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
+from parity.secretref import SecretValue
 
 DEFAULT_DB_IMAGE = "mysql:8.0"
 MARIADB_IMAGE = "fargate-parity/mariadb:bookworm"
 READY_TIMEOUT_S = 90.0
-# Runs inside the container; the shell expands the variables, so no value is in our argv.
-READY_PROBE = (
-    'MYSQL_PWD="$MYSQL_PASSWORD" mysql --protocol=TCP -h127.0.0.1 -u"$MYSQL_USER" '
-    '-e "SELECT 1" "$MYSQL_DATABASE" >/dev/null 2>&1'
-)
-NANOSECONDS = 1_000_000_000
+POLL_INTERVAL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -87,34 +86,43 @@ def start_database(
     When it is not ready in time, the container is removed before the error surfaces."""
     if settings.host_port is not None:
         ensure_port_free(settings.host_port, purpose="the local MySQL")
-    container: Container = client.containers.run(
+    api = client.api
+    entrypoint, command = wrapped_argv(*image_argv(client, settings.image))
+    created = api.create_container(
         settings.image,
         name=name,
-        detach=True,
+        entrypoint=entrypoint,
+        command=command,
         labels=labels,
-        network=network,
-        environment={
-            "MYSQL_DATABASE": settings.database,
-            "MYSQL_USER": settings.user,
-            "MYSQL_PASSWORD": settings.password,
-            "MYSQL_ROOT_PASSWORD": settings.root_password,
-        },
-        ports={"3306/tcp": ("127.0.0.1", settings.host_port)},
-        healthcheck={
-            "test": ["CMD-SHELL", READY_PROBE],
-            "interval": 1 * NANOSECONDS,
-            "timeout": 5 * NANOSECONDS,
-            "retries": 120,
-            "start_period": 0,
-        },
+        ports=[3306],
+        stdin_open=True,  # the credentials arrive on stdin: see parity.secretinject
+        healthcheck={"test": ["NONE"]},  # readiness is judged by logging in, below
+        host_config=api.create_host_config(
+            port_bindings={3306: ("127.0.0.1", settings.host_port)}, mounts=[wrapper_mount()]
+        ),
+        networking_config=api.create_networking_config(
+            {network: api.create_endpoint_config(aliases=[name])}
+        ),
     )
+    container = client.containers.get(created["Id"])
     try:
+        start_with_secrets(client, container.id, credentials(settings))
         with step(f"waiting for {settings.image} to accept logins"):
-            wait_healthy(container, timeout_s=ready_timeout_s, what="the local MySQL")
+            wait_for_login(container, settings, timeout_s=ready_timeout_s)
     except BaseException:
         remove_quietly(container)
         raise
     return container
+
+
+def credentials(settings: DatabaseSettings) -> dict[str, SecretValue]:
+    """What the official image's entrypoint reads, all sent as secrets."""
+    return {
+        "MYSQL_DATABASE": SecretValue(settings.database),
+        "MYSQL_USER": SecretValue(settings.user),
+        "MYSQL_PASSWORD": SecretValue(settings.password),
+        "MYSQL_ROOT_PASSWORD": SecretValue(settings.root_password),
+    }
 
 
 def create_schema(container: Container, settings: DatabaseSettings, schema: str) -> None:
@@ -126,31 +134,45 @@ def create_schema(container: Container, settings: DatabaseSettings, schema: str)
         f"GRANT ALL PRIVILEGES ON `{schema}`.* TO '{settings.user}'@'%';"
     )
     result = container.exec_run(
-        ["sh", "-c", 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysql -uroot -e "$0"', sql]
+        ["mysql", "--protocol=TCP", "-h127.0.0.1", "-uroot", "-e", sql],
+        environment={"MYSQL_PWD": settings.root_password},  # an exec's env is never stored
     )
     if result.exit_code != 0:
         output = result.output.decode(errors="replace").strip()
         raise NotReady(f"creating schema {schema} in {container.name} failed: {output}")
 
 
-def wait_healthy(container: Container, *, timeout_s: float, what: str) -> None:
-    """Wait for Docker to report the container healthy; fail fast if it exits."""
+def wait_for_login(container: Container, settings: DatabaseSettings, *, timeout_s: float) -> None:
+    """Wait until the app's user can log in to its database through the loopback port, the
+    way the app will; fail fast if the container exits."""
+    port = published_port(container)
     deadline = time.monotonic() + timeout_s
+    last_error = "no answer yet"
     while time.monotonic() < deadline:
         container.reload()
         state = container.attrs["State"]
-        if state.get("Health", {}).get("Status") == "healthy":
-            return
         if state["Status"] in {"exited", "dead"}:
             tail = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
             raise NotReady(
-                f"{what} ({container.name}) exited with {state['ExitCode']} before it was "
-                f"ready: {tail}"
+                f"the local MySQL ({container.name}) exited with {state['ExitCode']} before "
+                f"it was ready: {tail}"
             )
-        time.sleep(0.25)
+        try:
+            pymysql.connect(
+                host="127.0.0.1",
+                port=port,
+                user=settings.user,
+                password=settings.password,
+                database=settings.database,
+                connect_timeout=2,
+            ).close()
+            return
+        except pymysql.MySQLError as error:
+            last_error = str(error.args[-1]) if error.args else type(error).__name__
+        time.sleep(POLL_INTERVAL_S)
     raise NotReady(
-        f"{what} ({container.name}) was not ready within {timeout_s:.0f}s; "
-        f"see `docker logs {container.name}`, or raise the timeout"
+        f"the local MySQL ({container.name}) was not ready within {timeout_s:.0f}s "
+        f"({last_error}); see `docker logs {container.name}`"
     )
 
 

@@ -20,7 +20,7 @@ from docker.models.containers import Container
 
 from parity.apptasks import AppTasks
 from parity.console import console, step
-from parity.database import DatabaseSettings, start_database, wait_healthy
+from parity.database import DatabaseSettings, start_database, wait_for_login
 from parity.emulator import Emulator
 from parity.errors import ConfigError, MigrationFailed
 from parity.labels import run_labels
@@ -117,7 +117,7 @@ def ensure_database(
     with contextlib.suppress(NotFound):
         existing = context.client.containers.get(context.db_host)
         if existing.status == "running":
-            wait_healthy(existing, timeout_s=30, what="the local MySQL")
+            wait_for_login(existing, settings, timeout_s=30)
             return existing
         existing.remove(force=True, v=True)
     settings = dataclasses.replace(settings, host_port=host_port)

@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -31,6 +29,7 @@ from parity.baseimage import BASE_IMAGE
 from parity.depgraph import StartPlan, plan_start
 from parity.errors import HarnessError, NotReady
 from parity.netcheck import ensure_port_free
+from parity.secretinject import start_with_secrets, wrapped_argv, wrapper_mount
 from parity.secretref import SecretValue
 from parity.taskdef import (
     ContainerDependency,
@@ -43,8 +42,6 @@ from parity.taskdef import (
 TASK_LABEL = "org.fargate-parity.task"
 CONTAINER_LABEL = "org.fargate-parity.container"
 HOLDER = "holder"
-SECRETS_WRAPPER = Path(__file__).parent / "assets" / "inject-secrets.sh"
-SECRETS_WRAPPER_IN_CONTAINER = "/run/fargate-parity/inject-secrets"
 NANOSECONDS = 1_000_000_000
 DEFAULT_START_TIMEOUT_S = 180.0
 POLL_INTERVAL_S = 0.1
@@ -126,15 +123,6 @@ def docker_healthcheck(check: HealthCheck) -> dict[str, Any]:
         "retries": check.retries,
         "start_period": check.start_period_seconds * NANOSECONDS,
     }
-
-
-def secrets_payload(values: Mapping[str, SecretValue]) -> bytes:
-    """NAME=BASE64 lines for the wrapper, ended by an empty line."""
-    lines = [
-        f"{name}={base64.b64encode(value.reveal().encode()).decode()}\n"
-        for name, value in values.items()
-    ]
-    return ("".join(lines) + "\n").encode()
 
 
 class LocalTask:
@@ -235,15 +223,8 @@ class LocalTask:
         ]
         has_secrets = bool(spec.secrets)
         if has_secrets:
-            mounts.append(
-                Mount(
-                    target=SECRETS_WRAPPER_IN_CONTAINER,
-                    source=str(SECRETS_WRAPPER),
-                    type="bind",
-                    read_only=True,
-                )
-            )
-            entrypoint, command = ["/bin/sh", SECRETS_WRAPPER_IN_CONTAINER], entrypoint + command
+            mounts.append(wrapper_mount())
+            entrypoint, command = wrapped_argv(entrypoint, command)
         memory_mib = spec.memory_mib or self.task.memory_mib
         host_config = api.create_host_config(
             network_mode=f"container:{self.holder_id}",
@@ -270,9 +251,7 @@ class LocalTask:
             user=spec.user or "",
             labels={**spec.docker_labels, **self._labels(spec.name)},
             healthcheck=docker_healthcheck(spec.health_check) if spec.health_check else None,
-            # Not detached + stdin_open makes docker-py set StdinOnce: stdin closes after
-            # the secrets are written, and the wrapper sees EOF.
-            stdin_open=has_secrets,
+            stdin_open=has_secrets,  # see parity.secretinject
             stop_timeout=spec.stop_timeout_seconds,
             host_config=host_config,
         )
@@ -286,17 +265,10 @@ class LocalTask:
     def _start_container(self, spec: ContainerSpec) -> None:
         container_id = self.container_ids[spec.name]
         values = self.secrets.get(spec.name, {})
-        if not spec.secrets:
+        if spec.secrets:
+            start_with_secrets(self.client, container_id, values)
+        else:
             self.client.api.start(container_id)
-            return
-        attached = self.client.api.attach_socket(container_id, params={"stdin": 1, "stream": 1})
-        raw: socket.socket = attached._sock  # the HTTP-hijacked socket behind docker-py's wrapper
-        try:
-            self.client.api.start(container_id)
-            raw.sendall(secrets_payload(values))
-            raw.shutdown(socket.SHUT_WR)
-        finally:
-            attached.close()
 
     # -- dependsOn ---------------------------------------------------------------------
 

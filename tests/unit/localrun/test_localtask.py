@@ -3,13 +3,8 @@ from __future__ import annotations
 import base64
 import subprocess
 
-from parity.localtask import (
-    SECRETS_WRAPPER,
-    docker_healthcheck,
-    effective_argv,
-    redactor,
-    secrets_payload,
-)
+from parity.localtask import docker_healthcheck, effective_argv, redactor
+from parity.secretinject import SECRETS_WRAPPER, secrets_payload
 from parity.secretref import SecretValue
 from parity.taskdef import ContainerSpec, HealthCheck
 
