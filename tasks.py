@@ -119,7 +119,7 @@ def diff(c: Context, env: str) -> None:
         "db-port": "also publish MySQL on this loopback port",
         "detach": "return once the service is healthy",
         "source-mounts": "dev mode: bind-mount the PHP source, edits show without a rebuild",
-        "emulator": "moto (embedded, default) or external (AWS_ENDPOINT_URL / LOCALSTACK_HOST)",
+        "emulator": "moto (embedded, default), localstack, or external (AWS_ENDPOINT_URL)",
     }
 )
 def dev(
@@ -172,7 +172,7 @@ def logs(c: Context, container: str = "", tail: int = 200) -> None:
         "timeout": "seconds the migration may run before it is stopped",
         "deploy-id": "reuse a deploy id to retry idempotently (same RunTask client token)",
         "port": "--env local only: loopback port of the local load balancer",
-        "emulator": "--env local only: moto (embedded) or external",
+        "emulator": "--env local only: moto (embedded), localstack or external",
     }
 )
 def deploy(

@@ -105,12 +105,14 @@ class CloudAssembly:
 
         The URI's repository and tag must equal one of the asset's destinations. The
         destination's ``${AWS::AccountId}``/``${AWS::Region}`` placeholders (env-agnostic
-        stacks) are filled from the URI's own registry host.
+        stacks) are filled from the URI's own registry host. Stacks of different accounts
+        share an asset hash but not its destinations, so every stack's copy is searched.
         """
         match = _ECR_IMAGE_URI.match(uri)
         if match is None:
             return None
-        for asset in self.image_assets.values():
+        assets = (a for stack in self.stacks.values() for a in stack.image_assets.values())
+        for asset in assets:
             for destination in asset.destinations:
                 repository = _fill_placeholders(
                     destination.repository_name, account=match["account"], region=match["region"]

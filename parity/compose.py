@@ -36,9 +36,9 @@ from parity.labels import SCOPE_LABEL
 from parity.localrun import database_settings
 from parity.localsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.localtask import CONTAINER_LABEL, HOLDER, TASK_LABEL
+from parity.netcheck import LOOPBACK_ADDRESS
 from parity.overrides import (
     DB_HOST_VARIABLE,
-    LOOPBACK_ADDRESS,
     TaskKind,
     app_task_definitions,
     environment_overrides,

@@ -23,7 +23,7 @@ from parity.baseimage import ensure_base_image, try_pull
 from parity.console import note, step
 from parity.errors import NotReady
 from parity.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
-from parity.netcheck import ensure_port_free
+from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
 from parity.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
 from parity.secretref import SecretValue
 
@@ -98,7 +98,7 @@ def start_database(
         stdin_open=True,  # the credentials arrive on stdin: see parity.secretinject
         healthcheck={"test": ["NONE"]},  # readiness is judged by logging in, below
         host_config=api.create_host_config(
-            port_bindings={3306: ("127.0.0.1", settings.host_port)}, mounts=[wrapper_mount()]
+            port_bindings={3306: (LOOPBACK_ADDRESS, settings.host_port)}, mounts=[wrapper_mount()]
         ),
         networking_config=api.create_networking_config(
             {network: api.create_endpoint_config(aliases=[name])}
@@ -159,7 +159,7 @@ def wait_for_login(container: Container, settings: DatabaseSettings, *, timeout_
             )
         try:
             pymysql.connect(
-                host="127.0.0.1",
+                host=LOOPBACK_ADDRESS,
                 port=port,
                 user=settings.user,
                 password=settings.password,

@@ -15,7 +15,7 @@ from parity.database import resolve_image
 from parity.emulator import Emulator, EmulatorKind, start_emulator
 from parity.engine import ensure_engine
 from parity.errors import ConfigError
-from parity.labels import RUN_LABEL, SCOPE_LABEL, remove_labelled
+from parity.labels import RUN_LABEL, SCOPE_LABEL, remove_labelled, run_labels
 from parity.localrun import (
     LocalContext,
     LogPrinter,
@@ -93,7 +93,12 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
     build_app_images(client, tasks, certificates=certificates)
     service_port = published_container_port(tasks)
     with step(f"AWS emulator ({options.emulator.value})"):
-        emulator = start_emulator(options.emulator, region=tasks.region, port=options.emulator_port)
+        emulator = start_emulator(
+            options.emulator,
+            region=tasks.region,
+            port=options.emulator_port,
+            labels=run_labels(scope=DEV_SCOPE, run_id=run_id_for(project_root)),
+        )
     context = local_context(client, project_root, emulator, scope=DEV_SCOPE)
     resolved = seed_and_resolve(context, tasks)
     db_image = resolve_image(

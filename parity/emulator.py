@@ -25,7 +25,7 @@ from localstack_client.config import get_service_endpoint
 from parity.console import note
 from parity.errors import ConfigError, HarnessError
 from parity.labels import run_labels
-from parity.netcheck import ensure_port_free
+from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
 
 DEFAULT_PORT = 4566
 # Emulators accept any credentials; real ones must never reach them.
@@ -95,7 +95,7 @@ def start_moto(*, region: str, port: int | None) -> Emulator:
     if port:
         ensure_port_free(port, purpose="the embedded AWS emulator (moto)")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per call otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
+    server = ThreadedMotoServer(ip_address=LOOPBACK_ADDRESS, port=port or 0, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
     return Emulator(EmulatorKind.MOTO, f"http://{host}:{bound_port}", region, server.stop)

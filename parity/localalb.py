@@ -21,7 +21,7 @@ from docker.models.containers import Container
 
 from parity.errors import HarnessError, NotReady
 from parity.images import ExtraCertificates, ImageBuild, ensure_image
-from parity.netcheck import ensure_port_free
+from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
 
 ALB_IMAGE = "fargate-parity/alb:nginx"
 ALB_CONTEXT = Path(__file__).parent / "assets" / "alb"
@@ -80,7 +80,7 @@ class LocalLoadBalancer:
             name=self.name,
             detach=True,
             network=self.network,
-            ports={"80/tcp": ("127.0.0.1", self.host_port)},
+            ports={"80/tcp": (LOOPBACK_ADDRESS, self.host_port)},
             labels=self.labels,
         )
 

@@ -40,9 +40,9 @@ from docker.models.containers import Container
 
 from parity.console import console, note, step
 from parity.engine import connect
-from parity.errors import HarnessError, NotReady
+from parity.errors import HarnessError, NotReady, PortInUse
 from parity.images import MANAGED_LABEL
-from parity.netcheck import ensure_port_free
+from parity.netcheck import LOOPBACK_ADDRESS
 
 LOCALSTACK_VERSION = "4.8.1"
 HOST_REQUIREMENTS = (
@@ -185,7 +185,7 @@ def ensure_host_install(install: HostInstall, *, run: StepRunner | None = None) 
 
 @contextlib.contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
-    """One install at a time per machine (two test sessions may start together)."""
+    """One holder at a time across processes (two test sessions may start together)."""
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -241,7 +241,8 @@ def host_environment(environ: Mapping[str, str], *, port: int, state_dir: Path) 
 
 @dataclass(frozen=True)
 class RunDirectory:
-    """One host start's files: ``localstack.log``, ``owner.json`` and the ``state`` dir."""
+    """One host start's files: ``localstack.log``, ``owner.json`` (which harness started which
+    process) and the ``state`` dir. The log outlives stop() until the next start."""
 
     path: Path
 
@@ -274,29 +275,36 @@ def process_alive(pid: int) -> bool:
 
 def is_host_localstack(pid: int) -> bool:
     """True when ``pid`` runs LocalStack's host runtime (a reused pid is something else)."""
+    # -ww: without a terminal ps cuts the command line to the screen width.
     result = subprocess.run(
-        ["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True, check=False
+        ["ps", "-ww", "-p", str(pid), "-o", "command="],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return "localstack.runtime.main" in result.stdout
 
 
-def reap_orphans(root: Path) -> None:
-    """Stop LocalStacks whose harness was killed, and drop their state directories."""
-    for owner_file in sorted(root.glob("*/owner.json")):
-        run = RunDirectory(owner_file.parent)
-        try:
-            record = json.loads(owner_file.read_text())
+def remove_finished_runs(root: Path) -> None:
+    """Drop the directories of earlier runs (their logs were kept until now, for reading).
+
+    A run whose harness still lives is left alone; a LocalStack whose harness was killed is
+    stopped first.
+    """
+    for run_dir in sorted(path for path in root.iterdir() if path.is_dir()):
+        run = RunDirectory(run_dir)
+        pid: int | None = None
+        owner: int | None = None
+        # No owner file: stopped cleanly. An unreadable one: nothing known to stop.
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            record = json.loads(run.owner.read_text())
             pid, owner = int(record["pid"]), int(record["owner"])
-        except (OSError, ValueError, KeyError, TypeError):
-            owner_file.unlink(missing_ok=True)
-            continue
-        if process_alive(owner):
+        if owner is not None and process_alive(owner):
             continue  # another harness's LocalStack, still in use
-        if is_host_localstack(pid):
+        if pid is not None and is_host_localstack(pid):
             note(f"stopping LocalStack (pid {pid}) left running by a killed run ({run.path})")
             terminate_group(pid, is_running=functools.partial(is_host_localstack, pid))
-        shutil.rmtree(run.state, ignore_errors=True)
-        owner_file.unlink(missing_ok=True)
+        shutil.rmtree(run.path, ignore_errors=True)
 
 
 def terminate_group(
@@ -348,33 +356,45 @@ def start_host_process(
     """Start ``python -m localstack.runtime.main`` on 127.0.0.1:``port`` (None/0: a free one)."""
     root = runs_root(environ)
     root.mkdir(parents=True, exist_ok=True)
-    reap_orphans(root)
-    bound_port = claim_port(port)
-    run = RunDirectory(root / str(bound_port))
-    shutil.rmtree(run.path, ignore_errors=True)  # a previous run's state never leaks in
-    run.state.mkdir(parents=True)
-    with run.log.open("wb") as log:
-        process = subprocess.Popen(
-            host_command(install),
-            env=host_environment(environ, port=bound_port, state_dir=run.state),
-            cwd=run.path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # so stop() reaches every child it spawns
-        )
-    run.owner.write_text(json.dumps({"pid": process.pid, "owner": os.getpid()}))
+    # Locked, so a harness starting at the same time never removes this run's directory.
+    with exclusive_lock(root.with_name(f"{root.name}.lock")):
+        remove_finished_runs(root)
+        bound_port = claim_port(port)
+        run = RunDirectory(root / str(bound_port))
+        if run.path.exists():  # kept above: a live harness's LocalStack is starting there
+            raise PortInUse(
+                f"another harness's LocalStack is starting on port {bound_port}; "
+                "wait for it or choose another port"
+            )
+        run.state.mkdir(parents=True)
+        with run.log.open("wb") as log:
+            process = subprocess.Popen(
+                host_command(install),
+                env=host_environment(environ, port=bound_port, state_dir=run.state),
+                cwd=run.path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # so stop() reaches every child it spawns
+            )
+        run.owner.write_text(json.dumps({"pid": process.pid, "owner": os.getpid()}))
     return HostProcess(process, run), bound_port
 
 
 def claim_port(port: int | None) -> int:
-    if port:
-        ensure_port_free(port, purpose="LocalStack")
-        return port
+    """``port`` if nothing listens on 127.0.0.1 there (None or 0: a free port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        free: int = probe.getsockname()[1]
-        return free
+        # As servers do: a stopped run's connections in TIME_WAIT must not count as in use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK_ADDRESS, port or 0))
+        except OSError as error:
+            raise PortInUse(
+                f"port {port} on 127.0.0.1 is already in use, so LocalStack cannot listen "
+                "there; stop whatever holds it or choose another port"
+            ) from error
+        bound: int = probe.getsockname()[1]
+        return bound
 
 
 # -- container mode ---------------------------------------------------------------------------
@@ -453,7 +473,7 @@ def container_run_arguments(
         "detach": True,
         "labels": dict(labels),
         "environment": environment,
-        "ports": {f"{CONTAINER_PORT}/tcp": ("127.0.0.1", port)},
+        "ports": {f"{CONTAINER_PORT}/tcp": (LOOPBACK_ADDRESS, port)},
     }
 
 
@@ -496,12 +516,12 @@ def start_container(
     labels: Mapping[str, str],
     environ: Mapping[str, str],
 ) -> tuple[LocalStackContainer, int]:
-    bound_port = port or claim_port(None)
-    with contextlib.suppress(NotFound):
-        stale = client.containers.get(container_name(bound_port))
-        if stale.labels.get(MANAGED_LABEL) == "true":  # left by a killed run of ours
-            stale.remove(force=True, v=True)
-    ensure_port_free(bound_port, purpose="LocalStack")
+    if port:
+        with contextlib.suppress(NotFound):
+            stale = client.containers.get(container_name(port))
+            if stale.labels.get(MANAGED_LABEL) == "true":  # left by a killed run of ours
+                stale.remove(force=True, v=True)
+    bound_port = claim_port(port)
     arguments = container_run_arguments(image, port=bound_port, labels=labels, environ=environ)
     return LocalStackContainer(client.containers.run(**arguments)), bound_port
 
@@ -529,10 +549,12 @@ HealthFetcher = Callable[[], Mapping[str, Any] | None]
 
 def health_fetcher(endpoint_url: str) -> HealthFetcher:
     url = f"{endpoint_url}/_localstack/health"
+    # Straight to loopback: an HTTP(S)_PROXY from the environment must not route this.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def fetch() -> Mapping[str, Any] | None:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback http)
+            with opener.open(url, timeout=2) as response:
                 document = json.load(response)
         except (OSError, ValueError):  # not listening yet, or a half-started gateway
             return None

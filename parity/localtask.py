@@ -28,7 +28,7 @@ from docker.types import Mount
 from parity.baseimage import BASE_IMAGE
 from parity.depgraph import StartPlan, plan_start
 from parity.errors import HarnessError, NotReady
-from parity.netcheck import ensure_port_free
+from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
 from parity.secretinject import start_with_secrets, wrapped_argv, wrapper_mount
 from parity.secretref import SecretValue
 from parity.taskdef import (
@@ -179,7 +179,7 @@ class LocalTask:
 
     def _create_holder(self) -> None:
         ports = {
-            f"{port}/tcp": ("127.0.0.1", host_port)
+            f"{port}/tcp": (LOOPBACK_ADDRESS, host_port)
             for port, host_port in self.placement.host_ports.items()
         }
         holder = self.client.containers.run(

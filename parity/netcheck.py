@@ -6,9 +6,14 @@ import socket
 
 from parity.errors import PortInUse
 
+# Dev and test ports bind here, never on 0.0.0.0: a dev database open to the LAN is a hole.
+LOOPBACK_ADDRESS = "127.0.0.1"
 
-def ensure_port_free(port: int, *, purpose: str, host: str = "127.0.0.1") -> None:
+
+def ensure_port_free(port: int, *, purpose: str, host: str = LOOPBACK_ADDRESS) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As servers bind: TIME_WAIT leftovers of a stopped server do not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:

@@ -26,13 +26,13 @@ from parity.console import step
 from parity.database import DEFAULT_DB_IMAGE, MARIADB_IMAGE
 from parity.intrinsics import Resolver
 from parity.localtask import BindMount
+from parity.netcheck import LOOPBACK_ADDRESS
 from parity.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.taskdef import ContainerSpec, TaskDefinition
 
 DB_HOST_VARIABLE = "DB_HOST"
 # Every port a local run publishes binds to loopback: a dev app or database open to the LAN
 # is a security hole.
-LOOPBACK_ADDRESS = "127.0.0.1"
 DEPLOYED_DATABASE = "Aurora MySQL 3 (MySQL 8.0 compatible)"
 # Dev mode: the app's PHP source in the repository, mounted read-only over the image's copy.
 APP_SOURCE = Path("resources") / "laravel"

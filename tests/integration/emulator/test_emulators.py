@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -100,12 +101,14 @@ def test_seeding_again_updates_the_values(emulator: Emulator) -> None:
     assert resolve(emulator, MAIL_PARAMETER_ARN) == "rotated-mail"
 
 
-@pytest.mark.parametrize("kind", [EmulatorKind.MOTO, EmulatorKind.LOCALSTACK], ids=str)
+@pytest.mark.parametrize(
+    "kind", [EmulatorKind.MOTO, EmulatorKind.LOCALSTACK], ids=lambda kind: kind.value
+)
 def test_stop_releases_the_endpoint(kind: EmulatorKind) -> None:
     emulator = start_emulator(kind, region=LOCAL["region"], port=None)
     emulator.client("ssm").describe_parameters()
     emulator.stop()
-    with pytest.raises(OSError):
+    with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(emulator.endpoint_url, timeout=2)  # noqa: S310 (loopback http)
 
 

@@ -16,7 +16,7 @@ from ..overrides.synthesized import synthesized_assembly
 
 @pytest.fixture(scope="session")
 def local_tasks(tmp_path_factory: pytest.TempPathFactory) -> AppTasks:
-    return load_app_tasks(synthesized_assembly(tmp_path_factory, env="local"), env="local")
+    return load_app_tasks(synthesized_assembly(tmp_path_factory, "local"), env="local")
 
 
 @pytest.fixture(scope="session")

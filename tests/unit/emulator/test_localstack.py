@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docker.errors import NotFound
 
 from parity import localstack
-from parity.errors import HarnessError, NotReady
+from parity.errors import HarnessError, NotReady, PortInUse
+from parity.images import MANAGED_LABEL
 from parity.localstack import (
     AUTH_TOKEN_VARIABLE,
     FREE_IMAGE,
@@ -239,18 +243,25 @@ def write_owner(root: Path, port: int, *, pid: int, owner: int) -> localstack.Ru
 DEAD_PID = 2**22 + 1  # above Linux's pid_max, so never a live process
 
 
-def test_state_of_a_run_whose_harness_died_is_removed(tmp_path: Path) -> None:
+def test_the_directory_of_a_run_whose_harness_died_is_removed(tmp_path: Path) -> None:
     run = write_owner(tmp_path, 4566, pid=DEAD_PID, owner=DEAD_PID)
-    localstack.reap_orphans(tmp_path)
-    assert not run.state.exists()
-    assert not run.owner.exists()
+    localstack.remove_finished_runs(tmp_path)
+    assert not run.path.exists()
 
 
 def test_a_run_whose_harness_lives_is_left_alone(tmp_path: Path) -> None:
     run = write_owner(tmp_path, 4566, pid=DEAD_PID, owner=os.getpid())
-    localstack.reap_orphans(tmp_path)
+    localstack.remove_finished_runs(tmp_path)
     assert run.state.exists()
     assert run.owner.exists()
+
+
+def test_a_stopped_runs_log_is_kept_until_the_next_start(tmp_path: Path) -> None:
+    run = localstack.RunDirectory(tmp_path / "4566")
+    run.path.mkdir()
+    run.log.write_text("Ready.")
+    localstack.remove_finished_runs(tmp_path)
+    assert not run.path.exists()
 
 
 def test_a_reused_pid_that_is_not_localstack_is_never_signalled(
@@ -258,17 +269,31 @@ def test_a_reused_pid_that_is_not_localstack_is_never_signalled(
 ) -> None:
     signalled: list[int] = []
     monkeypatch.setattr(localstack, "terminate_group", lambda pid, **_: signalled.append(pid))
-    write_owner(tmp_path, 4566, pid=os.getpid(), owner=DEAD_PID)
-    localstack.reap_orphans(tmp_path)
+    run = write_owner(tmp_path, 4566, pid=os.getpid(), owner=DEAD_PID)
+    localstack.remove_finished_runs(tmp_path)
     assert signalled == []
+    assert not run.path.exists()
 
 
-def test_a_garbled_owner_file_is_dropped(tmp_path: Path) -> None:
+def test_a_garbled_owner_file_does_not_stop_the_cleanup(tmp_path: Path) -> None:
     run = localstack.RunDirectory(tmp_path / "4566")
     run.path.mkdir()
     run.owner.write_text("{not json")
-    localstack.reap_orphans(tmp_path)
-    assert not run.owner.exists()
+    localstack.remove_finished_runs(tmp_path)
+    assert not run.path.exists()
+
+
+def test_the_command_line_of_a_process_is_read_in_full() -> None:
+    # A path longer than any terminal, as a cached venv's python can be.
+    long_argument = "x" * 300 + "localstack.runtime.main"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()", long_argument], stdin=subprocess.PIPE
+    )
+    try:
+        assert localstack.is_host_localstack(process.pid)
+    finally:
+        process.communicate(b"")
+    assert not localstack.is_host_localstack(os.getpid())
 
 
 # -- readiness ---------------------------------------------------------------------------------
@@ -376,3 +401,101 @@ def test_health_documents_that_do_not_mean_ready(document: Mapping[str, Any] | N
 def test_a_port_of_zero_or_none_claims_a_free_one() -> None:
     assert localstack.claim_port(None) > 0
     assert localstack.claim_port(0) > 0
+
+
+def test_a_port_something_listens_on_is_refused_with_one_line() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        with pytest.raises(PortInUse, match=f"port {taken} on 127.0.0.1 is already in use"):
+            localstack.claim_port(taken)
+
+
+def test_a_port_with_only_time_wait_connections_left_counts_as_free() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first, so its end waits in TIME_WAIT
+        client.close()
+    assert localstack.claim_port(port) == port
+
+
+# -- container mode with a fake Docker client --------------------------------------------------
+
+
+@dataclass
+class FakeContainer:
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    status: str = "running"
+    exit_code: int = 0
+    removed: bool = False
+    stopped_with: int | None = None
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return {"State": {"ExitCode": self.exit_code}}
+
+    def reload(self) -> None:
+        pass
+
+    def logs(self, tail: int) -> bytes:
+        return b"Ready.\n"
+
+    def stop(self, timeout: int) -> None:
+        self.stopped_with = timeout
+
+    def remove(self, force: bool, v: bool) -> None:
+        self.removed = True
+
+
+@dataclass
+class FakeContainers:
+    existing: dict[str, FakeContainer] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def get(self, name: str) -> FakeContainer:
+        if name not in self.existing:
+            raise NotFound("no such container")
+        return self.existing[name]
+
+    def run(self, **arguments: Any) -> FakeContainer:
+        self.runs.append(arguments)
+        return FakeContainer(arguments["name"], arguments["labels"])
+
+
+@dataclass
+class FakeDocker:
+    containers: FakeContainers = field(default_factory=FakeContainers)
+
+
+def test_a_container_left_by_a_killed_run_is_replaced() -> None:
+    port = localstack.claim_port(None)
+    ours = FakeContainer(f"parity-localstack-{port}", {MANAGED_LABEL: "true"})
+    client = FakeDocker(FakeContainers({ours.name: ours}))
+    started, bound_port = localstack.start_container(
+        client,
+        FREE_IMAGE,
+        port=port,
+        labels={MANAGED_LABEL: "true"},
+        environ={},
+    )
+    assert ours.removed
+    assert bound_port == port
+    assert client.containers.runs[0]["ports"] == {"4566/tcp": ("127.0.0.1", port)}
+    assert started.exit_reason() is None
+    started.stop()
+    assert started.container.stopped_with == localstack.STOP_GRACE_S
+
+
+def test_a_container_that_exited_reports_its_exit_code() -> None:
+    container = FakeContainer("parity-localstack-4566", status="exited", exit_code=3)
+    started = localstack.LocalStackContainer(container)
+    assert started.exit_reason() == "exit code 3"
+    assert started.log_tail(5) == "Ready.\n"

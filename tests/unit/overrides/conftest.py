@@ -20,12 +20,12 @@ HOST_PORT = 8080
 
 @pytest.fixture(scope="session")
 def local_tasks(tmp_path_factory: pytest.TempPathFactory) -> AppTasks:
-    return load_app_tasks(synthesized_assembly(tmp_path_factory, env="local"), env="local")
+    return load_app_tasks(synthesized_assembly(tmp_path_factory, "local"), env="local")
 
 
 @pytest.fixture(scope="session")
 def prod_tasks(tmp_path_factory: pytest.TempPathFactory) -> AppTasks:
-    return load_app_tasks(synthesized_assembly(tmp_path_factory, env="prod"), env="prod")
+    return load_app_tasks(synthesized_assembly(tmp_path_factory, "prod"), env="prod")
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,7 @@
 
 Both the overrides and the compose tests read it: the first to ask for an environment
 synthesizes it (the first synth of a session takes about 15 s, later ones a few), later
-askers find it under the session's base temporary directory. Each environment gets its own
-assembly, as `invoke synth --env NAME` writes it.
+askers find it under the session's base temporary directory.
 """
 
 from __future__ import annotations
@@ -24,15 +23,15 @@ if str(CDK_DIR) not in sys.path:
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 
 
-def synthesized_assembly(tmp_path_factory: pytest.TempPathFactory, *, env: str) -> Path:
-    """The cloud assembly directory of ``env``'s stacks."""
-    outdir = tmp_path_factory.getbasetemp() / f"parity-cdk.out-{env}"
+def synthesized_assembly(tmp_path_factory: pytest.TempPathFactory, *environments: str) -> Path:
+    """The cloud assembly directory of these environments' stacks, as `invoke synth` writes it."""
+    outdir = tmp_path_factory.getbasetemp() / f"parity-cdk.out-{'-'.join(environments)}"
     if not (outdir / "manifest.json").is_file():
-        _synthesize(outdir, env=env)
+        _synthesize(outdir, environments)
     return outdir
 
 
-def _synthesize(outdir: Path, *, env: str) -> None:
+def _synthesize(outdir: Path, environments: tuple[str, ...]) -> None:
     from aws_cdk import App
     from laravel_infra.application import define_application
     from laravel_infra.config import load_environment
@@ -41,7 +40,7 @@ def _synthesize(outdir: Path, *, env: str) -> None:
     app = App(outdir=str(outdir), context=context)
     define_application(
         app,
-        configs=[load_environment(env, directory=ENVIRONMENTS_DIR)],
+        configs=[load_environment(name, directory=ENVIRONMENTS_DIR) for name in environments],
         resources_dir=RESOURCES_DIR,
     )
     # cdk-nag findings fail synth after the templates are written; tests/unit/cdk reports them.

@@ -16,13 +16,13 @@ import pytest
 from rich.console import Console
 
 from parity import localrun
-from parity.apptasks import AppTasks
+from parity.apptasks import AppTasks, load_app_tasks
 from parity.errors import ConfigError
 from parity.localsecrets import demand_of, load_or_create, stored_values
 from parity.localtask import LocalTask, Placement
+from parity.netcheck import LOOPBACK_ADDRESS
 from parity.overrides import (
     DB_HOST_VARIABLE,
-    LOOPBACK_ADDRESS,
     NAMED_OVERRIDES,
     ParityInputs,
     ParityRow,
@@ -36,6 +36,7 @@ from parity.taskdef import ContainerSpec, PortMapping, TaskDefinition
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
 from .conftest import HOST_PORT
+from .synthesized import synthesized_assembly
 
 
 def rows_of(inputs: ParityInputs, override: str, *, source_mounts: bool = False) -> list[ParityRow]:
@@ -179,6 +180,14 @@ def test_an_unknown_environment_is_one_clear_error() -> None:
         parity_report(
             PROJECT_ROOT, env="staging", host_port=HOST_PORT, source_mounts=False, db_image="x"
         )
+
+
+def test_both_environments_load_from_one_full_synth(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = synthesized_assembly(tmp_path_factory, "local", "prod")
+    assert load_app_tasks(directory, env="prod").env == "prod"
+    assert load_app_tasks(directory, env="local").env == "local"
 
 
 # -- the local runtime applies these same definitions -----------------------------------------
