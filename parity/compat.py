@@ -36,7 +36,13 @@ from parity.assembly import DockerImageAsset
 from parity.baseimage import ensure_base_image
 from parity.console import console, note, step
 from parity.database import resolve_image
-from parity.dev import LOCAL_ENV, local_context, prepare_assembly, published_container_port
+from parity.dev import (
+    COMPAT_SCOPE,
+    LOCAL_ENV,
+    local_context,
+    prepare_assembly,
+    published_container_port,
+)
 from parity.emulator import EmulatorKind, start_emulator
 from parity.engine import ensure_engine
 from parity.errors import ConfigError, HarnessError, NotReady
@@ -55,7 +61,6 @@ from parity.localrun import (
 from parity.localtask import LocalTask, TaskFailed, TaskTimeout
 from parity.settings import HarnessSettings
 
-COMPAT_SCOPE = "compat"
 PREVIOUS_IMAGE_REPOSITORY = "fargate-parity/previous"
 # The CDK app's image assets are staged copies of this directory; the assembly keeps only
 # the copy, so the previous release's build context is this directory at the git ref.
@@ -452,6 +457,7 @@ def run_previous_version_check(
         client, tasks, project_root=project_root, release=release, certificates=certificates
     )
     run_id = run_id_for(project_root)
+    # What an interrupted check of this checkout left (this run's names would collide).
     remove_labelled(client, scope=COMPAT_SCOPE, run_id=run_id)
     with step(f"AWS emulator ({emulator.value})"):
         running = start_emulator(emulator, region=tasks.region, port=0)

@@ -30,11 +30,13 @@ from parity.localrun import (
 )
 from parity.localsecrets import stored_values
 from parity.localtask import CONTAINER_LABEL, LocalTask, redactor
+from parity.overrides import source_mount_environment
 from parity.settings import HarnessSettings
 from parity.synth import assembly_dir, synth, synth_is_stale
 
 DEV_SCOPE = "dev"
 LOCAL_DEPLOY_SCOPE = "local"  # parity.deploy.local
+COMPAT_SCOPE = "compat"  # parity.compat
 LOCAL_ENV = "local"
 SECRETS_FILE = Path(".local") / "secrets.json"
 
@@ -125,6 +127,7 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         task_name=f"{prefix}-service-{random_tokens.token_hex(2)}",
         host_ports={service_port: options.port or None},
         bind_mounts=service_bind_mounts(project_root, tasks) if options.source_mounts else None,
+        added_environment=source_mount_environment(tasks) if options.source_mounts else None,
     )
     url = f"http://127.0.0.1:{service.host_port(service_port)}/"
     console.print(f"[bold green]ready:[/] {url}")
@@ -183,7 +186,7 @@ def down(project_root: Path) -> int:
     with step("removing local containers, networks and volumes"):
         return sum(
             remove_labelled(client, scope=scope, run_id=run_id_for(project_root))
-            for scope in (DEV_SCOPE, LOCAL_DEPLOY_SCOPE)
+            for scope in (DEV_SCOPE, LOCAL_DEPLOY_SCOPE, COMPAT_SCOPE)
         )
 
 

@@ -136,6 +136,7 @@ def placement(
     *,
     host_ports: Mapping[int, int | None] | None = None,
     bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
+    added_environment: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Placement:
     return Placement(
         task_name=task_name,
@@ -144,6 +145,7 @@ def placement(
         host_ports=dict(host_ports or {}),
         environment_overrides=environment_overrides(db_host=context.db_host),
         bind_mounts=dict(bind_mounts or {}),
+        added_environment=dict(added_environment or {}),
     )
 
 
@@ -206,13 +208,20 @@ def start_service(
     task_name: str,
     host_ports: Mapping[int, int | None],
     bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
+    added_environment: Mapping[str, Mapping[str, str]] | None = None,
     healthy_timeout_s: float = 120.0,
 ) -> LocalTask:
     """Start the service task and wait until it is healthy; on failure nothing is left."""
     task = LocalTask(
         context.client,
         tasks.service,
-        placement(context, task_name, host_ports=host_ports, bind_mounts=bind_mounts),
+        placement(
+            context,
+            task_name,
+            host_ports=host_ports,
+            bind_mounts=bind_mounts,
+            added_environment=added_environment,
+        ),
         secrets=secrets.service,
     )
     with step("service task: start and turn healthy"):

@@ -79,6 +79,8 @@ class Placement:
     # env var → local value, applied only where the task definition sets that var
     environment_overrides: Mapping[str, str] = field(default_factory=dict)
     bind_mounts: Mapping[str, tuple[BindMount, ...]] = field(default_factory=dict)
+    # container → env vars the task definition does not set (dev mode only)
+    added_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,10 @@ class LocalTask:
 
     def _environment(self, spec: ContainerSpec) -> dict[str, str]:
         overrides = self.placement.environment_overrides
-        return {name: overrides.get(name, value) for name, value in spec.environment.items()}
+        return {
+            **{name: overrides.get(name, value) for name, value in spec.environment.items()},
+            **self.placement.added_environment.get(spec.name, {}),
+        }
 
     def _start_container(self, spec: ContainerSpec) -> None:
         container_id = self.container_ids[spec.name]

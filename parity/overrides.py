@@ -38,6 +38,7 @@ DEPLOYED_DATABASE = "Aurora MySQL 3 (MySQL 8.0 compatible)"
 APP_SOURCE = Path("resources") / "laravel"
 APP_SOURCE_IN_IMAGE = "/application"
 APP_SOURCE_DIRS = ("app", "routes", "resources/views", "config", "database")
+SOURCE_MOUNT_ENVIRONMENT = {"PHP_OPCACHE_VALIDATE_TIMESTAMPS": "1"}
 MISSING = "—"
 
 
@@ -63,6 +64,18 @@ def environment_overrides(*, db_host: str) -> dict[str, str]:
     return {DB_HOST_VARIABLE: db_host}
 
 
+def source_mount_environment(tasks: AppTasks) -> dict[str, dict[str, str]]:
+    """Dev mode: env the mounted containers get on top of the task definition's. The image
+    caches compiled PHP for good (its code never changes); mounted code must be re-read."""
+    return {name: dict(SOURCE_MOUNT_ENVIRONMENT) for name in _app_containers(tasks)}
+
+
+def _app_containers(tasks: AppTasks) -> list[str]:
+    """The service containers that run the app image (the migration's image)."""
+    app_image = tasks.migration.container(tasks.watched_container).image
+    return [c.name for c in tasks.service.containers if c.image == app_image]
+
+
 def service_bind_mounts(project_root: Path, tasks: AppTasks) -> dict[str, tuple[BindMount, ...]]:
     """Dev mode: the app's PHP source from the repository, over the image's copy."""
     source = project_root / APP_SOURCE
@@ -75,8 +88,7 @@ def service_bind_mounts(project_root: Path, tasks: AppTasks) -> dict[str, tuple[
         for relative in APP_SOURCE_DIRS
         if (source / relative).is_dir()
     )
-    app_image = tasks.migration.container(tasks.watched_container).image
-    return {c.name: mounts for c in tasks.service.containers if c.image == app_image}
+    return {name: mounts for name in _app_containers(tasks)}
 
 
 # -- the overrides, as data -----------------------------------------------------------------
@@ -213,6 +225,13 @@ def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
                 f"{TaskKind.SERVICE}/{container}",
                 f"{source} → {mount.container_path} ({mode} bind mount)",
                 "none: the code baked into the image",
+            )
+    for container, environment in sorted(source_mount_environment(inputs.local).items()):
+        for name, value in environment.items():
+            yield (
+                f"{TaskKind.SERVICE}/{container} environment.{name}",
+                f"{value} (mounted code is re-read on change)",
+                MISSING,
             )
 
 

@@ -160,9 +160,14 @@ def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
 def test_source_mounts_are_listed_only_for_dev_mode(inputs: ParityInputs) -> None:
     assert rows_of(inputs, "source mounts") == []
     rows = rows_of(inputs, "source mounts", source_mounts=True)
-    assert {row.where for row in rows} == {"service/laravel"}
-    assert "resources/laravel/app → /application/app (ro bind mount)" in {row.local for row in rows}
-    assert all(row.deployed.startswith("none") for row in rows)
+    mounts = [row for row in rows if row.where == "service/laravel"]
+    assert "resources/laravel/app → /application/app (ro bind mount)" in {r.local for r in mounts}
+    assert all(row.deployed.startswith("none") for row in mounts)
+    added = [row for row in rows if row.where != "service/laravel"]
+    assert [row.where for row in added] == [
+        "service/laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS"
+    ]
+    assert added[0].local.startswith("1 ")
 
 
 def test_the_table_shows_every_row_without_reading_markup(inputs: ParityInputs) -> None:

@@ -1,0 +1,177 @@
+"""The previous release's images: exported from git, built like the current assets, cached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import docker
+import pytest
+from docker.errors import ImageNotFound
+
+from parity import compat
+from parity.compat import (
+    PreviousVersionUnavailable,
+    Release,
+    build_previous_images,
+    export_resources,
+    previous_image_tag,
+    resolve_release,
+    with_previous_images,
+)
+from parity.images import ExtraCertificates, ImageBuild
+from tests.unit.compat.conftest import Repository
+from tests.unit.compat.tasks import LARAVEL_ASSET, SIDECAR_IMAGE, app_tasks, image_asset
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+RELEASE = Release(ref="v1.0.0", sha=SHA)
+DOCKERFILES = {"resources/Dockerfile-laravel": "FROM scratch\n", "resources/Dockerfile-nginx": ""}
+
+
+class FakeImages:
+    def __init__(self, present: set[str]) -> None:
+        self.present = present
+
+    def get(self, tag: str) -> object:
+        if tag not in self.present:
+            raise ImageNotFound(tag)
+        return object()
+
+
+class FakeClient:
+    """Only what the build step asks the engine: whether an image tag exists."""
+
+    def __init__(self, present: set[str]) -> None:
+        self.images = FakeImages(present)
+
+
+def client_with(*present: str) -> docker.DockerClient:
+    return cast(docker.DockerClient, FakeClient(set(present)))
+
+
+def test_the_export_holds_resources_as_committed_at_the_ref(
+    make_repository: Callable[[str], Repository], tmp_path: Path
+) -> None:
+    repo = make_repository("repo")
+    first = repo.commit(
+        {"resources/laravel/routes/web.php": "v1", "README.md": "top level", **DOCKERFILES}
+    )
+    repo.commit({"resources/laravel/routes/web.php": "v2", "resources/new.txt": "new"})
+    exported = export_resources(
+        repo.root, release=Release(ref="HEAD~1", sha=first), destination=tmp_path / "out"
+    )
+    assert exported == tmp_path / "out" / "resources"
+    assert (exported / "laravel/routes/web.php").read_text() == "v1"
+    assert not (exported / "new.txt").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["resources"]
+
+
+def test_a_ref_without_resources_is_named(
+    make_repository: Callable[[str], Repository], tmp_path: Path
+) -> None:
+    repo = make_repository("repo")
+    repo.commit({"README.md": "before the app existed"})
+    release = resolve_release(repo.root, "HEAD")
+    with pytest.raises(PreviousVersionUnavailable, match=r"has no resources/ directory"):
+        export_resources(repo.root, release=release, destination=tmp_path / "out")
+
+
+def test_a_ref_without_the_laravel_dockerfile_is_a_clear_error(
+    make_repository: Callable[[str], Repository],
+) -> None:
+    repo = make_repository("repo")
+    repo.commit({"resources/Dockerfile-nginx": "FROM scratch\n"})
+    repo.tag("v0.1.0")
+    repo.commit(DOCKERFILES)
+    release = resolve_release(repo.root, "v0.1.0")
+    with pytest.raises(PreviousVersionUnavailable) as raised:
+        build_previous_images(
+            client_with(),
+            app_tasks(),
+            project_root=repo.root,
+            release=release,
+            certificates=ExtraCertificates(),
+        )
+    assert str(raised.value) == (
+        f"the previous version (v0.1.0, {release.sha[:12]}) has no resources/Dockerfile-laravel, "
+        "which the current Dockerfile-laravel/Asset image is built from; pass --previous with a "
+        "release that builds it"
+    )
+
+
+def test_each_asset_is_built_from_the_export_with_the_current_recipe(
+    make_repository: Callable[[str], Repository], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repository("repo")
+    repo.commit({**DOCKERFILES, "resources/laravel/artisan": "previous"})
+    repo.tag("v1.0.0")
+    repo.commit({"resources/laravel/artisan": "current"})
+    release = resolve_release(repo.root, "v1.0.0")
+    built: list[tuple[ImageBuild, str]] = []
+
+    def record(client: Any, build: ImageBuild, **_: Any) -> str:
+        built.append((build, (build.context / "laravel/artisan").read_text()))
+        return build.tag
+
+    monkeypatch.setattr(compat, "ensure_image", record)
+    tasks = app_tasks()
+    previous = build_previous_images(
+        client_with(),
+        tasks,
+        project_root=repo.root,
+        release=release,
+        certificates=ExtraCertificates(),
+    )
+    recipes = [(b.dockerfile, b.target, b.context.name, text) for b, text in built]
+    assert recipes == [
+        ("Dockerfile-laravel", "runtime", "resources", "previous"),
+        ("Dockerfile-nginx", None, "resources", "previous"),
+    ]
+    assert not built[0][0].context.exists(), "the export is removed after the build"
+    laravel_image = tasks.migration.container("migrate").image
+    assert previous.images[laravel_image] == (
+        f"fargate-parity/previous:{release.sha}-Dockerfile-laravel-runtime"
+    )
+    assert SIDECAR_IMAGE not in previous.images
+
+
+def test_images_built_for_the_commit_are_reused_without_git(tmp_path: Path) -> None:
+    tasks = app_tasks()
+    tags = [
+        f"fargate-parity/previous:{SHA}-Dockerfile-laravel-runtime",
+        f"fargate-parity/previous:{SHA}-Dockerfile-nginx",
+    ]
+    previous = build_previous_images(
+        client_with(*tags),
+        tasks,
+        project_root=tmp_path,  # not a git checkout: exporting would fail
+        release=RELEASE,
+        certificates=ExtraCertificates(),
+    )
+    assert sorted(previous.images.values()) == sorted(tags)
+
+
+def test_the_tag_tells_recipes_of_one_commit_apart() -> None:
+    runtime = image_asset(LARAVEL_ASSET, "Dockerfile-laravel", "runtime")
+    assets = image_asset(LARAVEL_ASSET, "Dockerfile-laravel", "assets")
+    with_args = image_asset(LARAVEL_ASSET, "Dockerfile-laravel", "runtime", {"PHP": "8.2"})
+    tags = {previous_image_tag(release=RELEASE, asset=a) for a in (runtime, assets, with_args)}
+    assert len(tags) == 3
+    assert previous_image_tag(release=RELEASE, asset=runtime) == (
+        f"fargate-parity/previous:{SHA}-Dockerfile-laravel-runtime"
+    )
+    nested = image_asset(LARAVEL_ASSET, "docker/Dockerfile app", None)
+    assert previous_image_tag(release=RELEASE, asset=nested).endswith(
+        f"{SHA}-docker-Dockerfile-app"
+    )
+
+
+def test_only_the_service_images_are_swapped() -> None:
+    tasks = app_tasks()
+    laravel_image = tasks.migration.container("migrate").image
+    swapped = with_previous_images(tasks, {laravel_image: "fargate-parity/previous:x"})
+    assert swapped.service.container("laravel").image == "fargate-parity/previous:x"
+    assert swapped.service.container("nginx").image == tasks.service.container("nginx").image
+    assert swapped.service.container("sidecar").image == SIDECAR_IMAGE
+    assert swapped.migration == tasks.migration
