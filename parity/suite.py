@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from parity.console import console
 from parity.emulator import EmulatorKind
@@ -89,9 +90,9 @@ def print_report(title: str, results: list[CheckResult], *, wall_s: float) -> No
     table.add_column("seconds", justify="right")
     colours = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
     for result in results:
-        table.add_row(
-            result.name,
-            f"[{colours[result.outcome]}]{result.outcome}[/]",
+        table.add_row(  # Text: parametrized test ids hold brackets, not markup
+            Text(result.name),
+            Text(result.outcome, style=colours[result.outcome]),
             f"{result.seconds:.1f}",
         )
     console.print(table)

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from rich.console import Console
+
+from parity import suite
 from parity.suite import CheckResult, read_junit
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
@@ -25,3 +29,16 @@ def test_the_report_reads_each_check_with_its_outcome_and_duration(tmp_path: Pat
         CheckResult("integration.test_app_images::test_asset", "skipped", 0.2),
         CheckResult("unit.x::test_setup", "error", 0.0),
     ]
+
+
+def test_the_report_prints_parametrized_ids_with_brackets_verbatim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recording = Console(record=True, width=200)
+    monkeypatch.setattr(suite, "console", recording)
+    suite.print_report(
+        "integration",
+        [CheckResult("cdk::test_secret[/laravel/local/app-key-/x]", "passed", 1.0)],
+        wall_s=1.0,
+    )
+    assert "test_secret[/laravel/local/app-key-/x]" in recording.export_text()
