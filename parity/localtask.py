@@ -45,6 +45,7 @@ HOLDER = "holder"
 NANOSECONDS = 1_000_000_000
 DEFAULT_START_TIMEOUT_S = 180.0
 POLL_INTERVAL_S = 0.1
+FAST_PROBE_INTERVAL_S = 0.5
 MIB = 1024 * 1024
 
 LogSink = Callable[[str, str], None]
@@ -148,6 +149,8 @@ class LocalTask:
         self.volume_names: list[str] = []
         self._log_threads: list[threading.Thread] = []
         self._stop_reason: str | None = None
+        self._probed_healthy: set[str] = set()
+        self._last_probe: dict[str, float] = {}
 
     # -- start -------------------------------------------------------------------------
 
@@ -305,7 +308,7 @@ class LocalTask:
                     f"(dependsOn {target} SUCCESS) was never started"
                 )
             if condition is DependencyCondition.HEALTHY:
-                if health == "healthy":
+                if self._healthy(target, state):
                     return
                 if exited or health == "unhealthy":
                     raise TaskFailed(
@@ -338,6 +341,30 @@ class LocalTask:
         ]
         return state
 
+    def _healthy(self, name: str, state: Mapping[str, Any]) -> bool:
+        """Docker's verdict, or, while Docker has not checked yet, the health command run
+        by the harness itself every FAST_PROBE_INTERVAL_S. Docker runs the first check only
+        one interval after the start (as ECS does); probing sooner saves seconds per
+        dependsOn HEALTHY edge without changing what "healthy" means."""
+        health = state.get("Health", {}).get("Status")
+        if health == "healthy" or name in self._probed_healthy:
+            return True
+        check = self.task.container(name).health_check
+        if health != "starting" or check is None or not state.get("Running"):
+            return False
+        now = time.monotonic()
+        if now - self._last_probe.get(name, 0.0) < FAST_PROBE_INTERVAL_S:
+            return False
+        self._last_probe[name] = now
+        kind, *rest = check.command
+        argv = ["/bin/sh", "-c", rest[0]] if kind == "CMD-SHELL" else rest
+        probe = self.client.api.exec_create(self.container_ids[name], argv)
+        self.client.api.exec_start(probe["Id"])
+        if self.client.api.exec_inspect(probe["Id"])["ExitCode"] == 0:
+            self._probed_healthy.add(name)
+            return True
+        return False
+
     def host_port(self, container_port: int) -> int:
         """The loopback port published for ``container_port`` on the holder."""
         ports = self.client.api.inspect_container(self.holder_id)["NetworkSettings"]["Ports"]
@@ -360,7 +387,7 @@ class LocalTask:
                     not states[spec.name]["Running"]
                     or (
                         spec.health_check is not None
-                        and states[spec.name].get("Health", {}).get("Status") != "healthy"
+                        and not self._healthy(spec.name, states[spec.name])
                     )
                 )
             ]

@@ -25,7 +25,7 @@ from parity.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, load_app_tasks, sta
 from parity.console import step
 from parity.database import DEFAULT_DB_IMAGE, MARIADB_IMAGE
 from parity.intrinsics import Resolver
-from parity.localtask import BindMount
+from parity.localtask import FAST_PROBE_INTERVAL_S, BindMount
 from parity.netcheck import LOOPBACK_ADDRESS
 from parity.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.taskdef import ContainerSpec, TaskDefinition
@@ -190,6 +190,24 @@ def _ports(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
                 yield f"{kind}/{container.name}:{mapping.container_port}", local, deployed
 
 
+def _health_cadence(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for where, local, deployed in _paired_containers(inputs):
+        if local.health_check is None:
+            continue
+        interval = local.health_check.interval_seconds
+        yield (
+            where,
+            f"the command every {FAST_PROBE_INTERVAL_S}s until it first passes, then every "
+            f"{interval}s",
+            (
+                f"every {deployed.health_check.interval_seconds}s, the first one interval "
+                "after the start"
+                if deployed is not None and deployed.health_check is not None
+                else MISSING
+            ),
+        )
+
+
 def _logs(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     for kind, stack, task in app_task_definitions(inputs.deployed):
         template = inputs.deployed.assembly.stack(stack).template
@@ -241,6 +259,7 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
     NamedOverride(name="published port", field="portMappings", compare=_ports),
+    NamedOverride(name="health checks", field="healthCheck.interval", compare=_health_cadence),
     NamedOverride(name="logs", field="logConfiguration", compare=_logs),
     NamedOverride(name="IAM roles", field="taskRoleArn, executionRoleArn", compare=_roles),
     NamedOverride(
