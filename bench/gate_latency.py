@@ -295,37 +295,46 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def simulate(trials: int, seed: int) -> list[dict[str, Any]]:
+    """Every strategy over the same ``trials`` scenarios: one summary row per strategy."""
+    drawn = scenarios(random.Random(seed), trials)  # noqa: S311 (simulation)
+    quiet = console.quiet
+    console.quiet = True  # the flow's step lines, hundreds of times over
+    results = []
+    try:
+        for name, strategy in STRATEGIES.items():
+            # The same seed per strategy: identical scenarios and API latencies, paired runs.
+            rng = random.Random(seed + 1)  # noqa: S311 (simulation)
+            measured = [strategy(scenario, rng) for scenario in drawn]
+            latencies = [m.latency_s for m in measured]
+            results.append(
+                {
+                    "strategy": name,
+                    "runs": len(measured),
+                    "p50_s": round(statistics.median(latencies), 2),
+                    "p95_s": round(percentile(latencies, 0.95), 2),
+                    "max_s": round(max(latencies), 2),
+                    "mean_s": round(statistics.fmean(latencies), 2),
+                    "p95_after_report_s": round(
+                        percentile([m.after_report_s for m in measured], 0.95), 2
+                    ),
+                    "describe_tasks_per_run": round(
+                        statistics.fmean(m.describe_tasks_calls for m in measured), 1
+                    ),
+                }
+            )
+    finally:
+        console.quiet = quiet
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--seed", type=int, default=2026)
     arguments = parser.parse_args()
 
-    drawn = scenarios(random.Random(arguments.seed), arguments.trials)  # noqa: S311 (simulation)
-    console.quiet = True  # the flow's step lines, hundreds of times over
-    results = []
-    for name, strategy in STRATEGIES.items():
-        # The same seed per strategy: identical scenarios and API latencies, paired runs.
-        rng = random.Random(arguments.seed + 1)  # noqa: S311 (simulation)
-        measured = [strategy(scenario, rng) for scenario in drawn]
-        latencies = [m.latency_s for m in measured]
-        results.append(
-            {
-                "strategy": name,
-                "runs": len(measured),
-                "p50_s": round(statistics.median(latencies), 2),
-                "p95_s": round(percentile(latencies, 0.95), 2),
-                "max_s": round(max(latencies), 2),
-                "mean_s": round(statistics.fmean(latencies), 2),
-                "p95_after_report_s": round(
-                    percentile([m.after_report_s for m in measured], 0.95), 2
-                ),
-                "describe_tasks_per_run": round(
-                    statistics.fmean(m.describe_tasks_calls for m in measured), 1
-                ),
-            }
-        )
-    console.quiet = False
+    results = simulate(arguments.trials, arguments.seed)
 
     header = (
         f"{'strategy':<32} {'p50':>7} {'p95':>7} {'max':>7} {'p95 after report':>17}"
