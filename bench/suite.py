@@ -44,13 +44,19 @@ def junit_report(checkout: Path) -> SuiteReport:
     tests = int(suite.get("tests", 0))
     failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
     skipped = int(suite.get("skipped", 0))
+    failing = [
+        f"{case.get('classname', '?').removeprefix('tests.integration.')}::{case.get('name')}"
+        for case in suite.iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None
+    ]
     per_module: dict[str, float] = {}
     for case in suite.iter("testcase"):
         module = case.get("classname", "?").removeprefix("tests.integration.")
         per_module[module] = per_module.get(module, 0.0) + float(case.get("time", 0.0))
     slowest = sorted(per_module.items(), key=lambda item: item[1], reverse=True)[:SLOWEST_SHOWN]
     return SuiteReport(
-        summary=f"{tests} tests, {failed} failed, {skipped} skipped",
+        summary=f"{tests} tests, {failed} failed, {skipped} skipped"
+        + (f" ({', '.join(failing)})" if failing else ""),
         slowest={module: round(seconds, 1) for module, seconds in slowest},
     )
 
