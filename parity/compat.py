@@ -35,7 +35,6 @@ from parity.apptasks import AppTasks, build_app_images, load_app_tasks
 from parity.assembly import DockerImageAsset
 from parity.baseimage import ensure_base_image
 from parity.console import console, note, step
-from parity.database import resolve_image
 from parity.dev import (
     COMPAT_SCOPE,
     LOCAL_ENV,
@@ -51,8 +50,7 @@ from parity.labels import remove_labelled
 from parity.localrun import (
     LocalContext,
     ResolvedSecrets,
-    database_settings,
-    ensure_database,
+    ensure_app_database,
     run_id_for,
     run_migration,
     seed_and_resolve,
@@ -464,18 +462,14 @@ def run_previous_version_check(
     try:
         context = local_context(client, project_root, running, scope=COMPAT_SCOPE)
         secrets = seed_and_resolve(context, tasks)
-        db_image = resolve_image(
-            client,
-            settings.db_image,
+        # A new DB container each run: the new migrations start from an empty schema.
+        ensure_app_database(
+            context,
+            tasks,
+            secrets,
+            requested_image=settings.db_image,
             resources=project_root / RESOURCES_DIR,
             certificates=certificates,
-        )
-        # A new DB container each run: the new migrations start from an empty schema.
-        ensure_database(
-            context,
-            database_settings(
-                tasks.migration, tasks.watched_container, secrets.migration, db_image
-            ),
             host_port=None,
         )
         return check_previous_version(

@@ -11,7 +11,6 @@ import docker
 from parity.apptasks import AppTasks, build_app_images, load_app_tasks
 from parity.baseimage import ensure_base_image
 from parity.console import console, note, step
-from parity.database import resolve_image
 from parity.emulator import Emulator, EmulatorKind, start_emulator
 from parity.engine import ensure_engine
 from parity.errors import ConfigError
@@ -19,8 +18,7 @@ from parity.labels import RUN_LABEL, SCOPE_LABEL, remove_labelled, run_labels
 from parity.localrun import (
     LocalContext,
     LogPrinter,
-    database_settings,
-    ensure_database,
+    ensure_app_database,
     ensure_network,
     run_id_for,
     run_migration,
@@ -103,12 +101,13 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         )
     context = local_context(client, project_root, emulator, scope=DEV_SCOPE)
     resolved = seed_and_resolve(context, tasks)
-    db_image = resolve_image(
-        client, settings.db_image, resources=project_root / "resources", certificates=certificates
-    )
-    ensure_database(
+    ensure_app_database(
         context,
-        database_settings(tasks.migration, tasks.watched_container, resolved.migration, db_image),
+        tasks,
+        resolved,
+        requested_image=settings.db_image,
+        resources=project_root / "resources",
+        certificates=certificates,
         host_port=options.db_port,
     )
     prefix = f"parity-{DEV_SCOPE}-{context.run_id}"

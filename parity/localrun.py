@@ -20,9 +20,10 @@ from docker.models.containers import Container
 
 from parity.apptasks import AppTasks
 from parity.console import console, step
-from parity.database import DatabaseSettings, start_database, wait_for_login
+from parity.database import DatabaseSettings, resolve_image, start_database, wait_for_login
 from parity.emulator import Emulator
 from parity.errors import ConfigError, MigrationFailed
+from parity.images import ExtraCertificates
 from parity.labels import run_labels
 from parity.localsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.localtask import BindMount, LocalTask, Placement, TaskOutcome
@@ -127,6 +128,28 @@ def ensure_database(
         name=context.db_host,
         network=context.network,
         labels=context.labels,
+    )
+
+
+def ensure_app_database(
+    context: LocalContext,
+    tasks: AppTasks,
+    secrets: ResolvedSecrets,
+    *,
+    requested_image: str,
+    resources: Path,
+    certificates: ExtraCertificates,
+    host_port: int | None,
+) -> Container:
+    """The local MySQL the app's tasks expect: the requested image (or the MariaDB
+    stand-in), with the database and credentials the migration container will use."""
+    image = resolve_image(
+        context.client, requested_image, resources=resources, certificates=certificates
+    )
+    return ensure_database(
+        context,
+        database_settings(tasks.migration, tasks.watched_container, secrets.migration, image),
+        host_port=host_port,
     )
 
 

@@ -18,7 +18,6 @@ import docker
 
 from parity.apptasks import AppTasks, build_app_images, load_app_tasks, stack_names
 from parity.baseimage import ensure_base_image
-from parity.database import resolve_image
 from parity.deploy.flow import (
     ContainerResult,
     LogSink,
@@ -27,6 +26,7 @@ from parity.deploy.flow import (
     MigrationTask,
 )
 from parity.dev import LOCAL_DEPLOY_SCOPE as LOCAL_SCOPE
+from parity.dev import local_context, published_container_port
 from parity.emulator import Emulator, EmulatorKind, start_emulator
 from parity.engine import ensure_engine
 from parity.errors import DeployError, HarnessError
@@ -35,9 +35,7 @@ from parity.localalb import LocalLoadBalancer, holder_address
 from parity.localrun import (
     LocalContext,
     ResolvedSecrets,
-    database_settings,
-    ensure_database,
-    ensure_network,
+    ensure_app_database,
     placement,
     run_id_for,
     seed_and_resolve,
@@ -188,29 +186,15 @@ class LocalBackend:
             self._emulator = start_emulator(
                 self.emulator_kind, region=tasks.region, port=self.emulator_port
             )
-        name = self.prefix
-        context = LocalContext(
-            client=self.client,
-            scope=LOCAL_SCOPE,
-            run_id=run_id_for(self.project_root),
-            network=name,
-            db_host=f"{name}-mysql",
-            emulator=self._emulator,
-            secrets_file=self.project_root / ".local" / "secrets.json",
-        )
-        ensure_network(self.client, context.network, context.labels)
+        context = local_context(self.client, self.project_root, self._emulator, scope=LOCAL_SCOPE)
         secrets = seed_and_resolve(context, tasks)
-        db_image = resolve_image(
-            self.client,
-            self.settings.db_image,
+        ensure_app_database(
+            context,
+            tasks,
+            secrets,
+            requested_image=self.settings.db_image,
             resources=self.project_root / "resources",
             certificates=certificates,
-        )
-        ensure_database(
-            context,
-            database_settings(
-                tasks.migration, tasks.watched_container, secrets.migration, db_image
-            ),
             host_port=None,
         )
         self._tasks, self._context, self._secrets = tasks, context, secrets
@@ -224,7 +208,7 @@ class LocalBackend:
     def _replace_service(self) -> None:
         """Start the new task, move traffic once it is healthy, then stop the old ones."""
         old_tasks = self._service_task_names()
-        service_port = self._service_port()
+        service_port = published_container_port(self.tasks)
         new = start_service(
             self.context,
             self.tasks,
@@ -247,12 +231,6 @@ class LocalBackend:
         balancer.route(target)
         for name in old_tasks:
             self._remove_service_task(name)
-
-    def _service_port(self) -> int:
-        ports = [p.container_port for c in self.tasks.service.containers for p in c.port_mappings]
-        if len(ports) != 1:
-            raise DeployError(f"the service task maps {len(ports)} ports; the local ALB needs one")
-        return ports[0]
 
     def _service_task_names(self) -> list[str]:
         labels = [f"{SCOPE_LABEL}={LOCAL_SCOPE}", f"{RUN_LABEL}={self.context.run_id}"]
