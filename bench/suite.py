@@ -17,11 +17,14 @@ from bench.context import BenchContext, nonce
 from bench.measure import Figure, Stopwatch
 from bench.project import remove_cache_busted
 from parity.console import note
+from parity.suite import read_junit
 
 SUITE_TIMEOUT_S = 3600
 JUNIT_GLOB = "reports/junit-integration*.xml"  # the task names it after the emulator
 LOG_TAIL_LINES = 15
 SLOWEST_SHOWN = 5
+SUITE_PREFIX = "integration."  # read_junit drops the leading "tests."
+FAILED = frozenset({"failed", "error"})
 
 
 @dataclass(frozen=True)
@@ -35,27 +38,18 @@ def junit_report(checkout: Path) -> SuiteReport:
     (a test's time includes the module fixtures it set up)."""
     reports = sorted(checkout.glob(JUNIT_GLOB), key=lambda report: report.stat().st_mtime)
     try:
-        root = ElementTree.parse(reports[-1]).getroot()  # noqa: S314 (our own pytest's report)
+        results = read_junit(reports[-1])
     except (IndexError, OSError, ElementTree.ParseError):
         return SuiteReport(summary="no JUnit report", slowest={})
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
-    if suite is None:
-        return SuiteReport(summary="no test suite in the JUnit report", slowest={})
-    tests = int(suite.get("tests", 0))
-    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-    skipped = int(suite.get("skipped", 0))
-    failing = [
-        f"{case.get('classname', '?').removeprefix('tests.integration.')}::{case.get('name')}"
-        for case in suite.iter("testcase")
-        if case.find("failure") is not None or case.find("error") is not None
-    ]
+    failing = [r.name.removeprefix(SUITE_PREFIX) for r in results if r.outcome in FAILED]
+    skipped = sum(1 for r in results if r.outcome == "skipped")
     per_module: dict[str, float] = {}
-    for case in suite.iter("testcase"):
-        module = case.get("classname", "?").removeprefix("tests.integration.")
-        per_module[module] = per_module.get(module, 0.0) + float(case.get("time", 0.0))
+    for result in results:
+        module = result.name.split("::", 1)[0].removeprefix(SUITE_PREFIX)
+        per_module[module] = per_module.get(module, 0.0) + result.seconds
     slowest = sorted(per_module.items(), key=lambda item: item[1], reverse=True)[:SLOWEST_SHOWN]
     return SuiteReport(
-        summary=f"{tests} tests, {failed} failed, {skipped} skipped"
+        summary=f"{len(results)} tests, {len(failing)} failed, {skipped} skipped"
         + (f" ({', '.join(failing)})" if failing else ""),
         slowest={module: round(seconds, 1) for module, seconds in slowest},
     )
