@@ -33,8 +33,8 @@ def harness_errors() -> Iterator[None]:
 def test(c: Context, unit: bool = False) -> None:
     """Run the whole suite: unit and integration tests on the embedded emulator, then the
     emulator-dependent integration tests again on LocalStack."""
-    from parity.emulator import EmulatorKind
-    from parity.suite import SuiteRun, run_pytest
+    from parity.commands.suite import SuiteRun, run_pytest
+    from parity.services.emulator import EmulatorKind
 
     with harness_errors():
         if unit:
@@ -66,8 +66,8 @@ def test(c: Context, unit: bool = False) -> None:
 )
 def test_integration(c: Context, emulator: str = "moto", previous: str = "") -> None:
     """Prove ordering, parity and rollback safety with real containers; writes JUnit XML."""
-    from parity.emulator import EmulatorKind
-    from parity.suite import SuiteRun, run_pytest
+    from parity.commands.suite import SuiteRun, run_pytest
+    from parity.services.emulator import EmulatorKind
 
     with harness_errors():
         kind = EmulatorKind.parse(emulator)
@@ -84,8 +84,8 @@ def test_integration(c: Context, emulator: str = "moto", previous: str = "") -> 
 @task
 def engine(c: Context) -> None:
     """Make sure a Docker engine answers (installs and starts one on a bare Debian host)."""
-    from parity.baseimage import ensure_base_image
-    from parity.engine import ensure_engine
+    from parity.engine.baseimage import ensure_base_image
+    from parity.engine.daemon import ensure_engine
 
     with harness_errors():
         client = ensure_engine()
@@ -96,7 +96,7 @@ def engine(c: Context) -> None:
 @task
 def synth(c: Context, env: str = "") -> None:
     """Synthesize the CDK app into cdk.out (every environment, or only --env)."""
-    from parity import synth as cdk
+    from parity.assembly import synth as cdk
 
     with harness_errors():
         result = cdk.synth(project_root=PROJECT_ROOT, env=env or None)
@@ -106,7 +106,7 @@ def synth(c: Context, env: str = "") -> None:
 @task
 def diff(c: Context, env: str) -> None:
     """Show `cdk diff` for an environment's stacks (uses AWS_ENDPOINT_URL when set)."""
-    from parity import synth as cdk
+    from parity.assembly import synth as cdk
 
     with harness_errors():
         result = cdk.diff(project_root=PROJECT_ROOT, env=env)
@@ -131,10 +131,10 @@ def dev(
     emulator: str = "moto",
 ) -> None:
     """Run the app locally: synth, build, MySQL + AWS emulator, migration gate, service."""
-    from parity.dev import DevOptions
-    from parity.dev import dev as run_dev
-    from parity.emulator import EmulatorKind
-    from parity.settings import HarnessSettings
+    from parity.commands.dev import DevOptions
+    from parity.commands.dev import dev as run_dev
+    from parity.config.settings import HarnessSettings
+    from parity.services.emulator import EmulatorKind
 
     with harness_errors():
         options = DevOptions(
@@ -150,7 +150,7 @@ def dev(
 @task
 def down(c: Context) -> None:
     """Remove every container, network and volume dev runs of this checkout started."""
-    from parity.dev import down as remove_dev
+    from parity.commands.dev import down as remove_dev
 
     with harness_errors():
         console.print(f"removed {remove_dev(PROJECT_ROOT)} resources")
@@ -159,7 +159,7 @@ def down(c: Context) -> None:
 @task(help={"container": "only this container (laravel, nginx, holder, …)"})
 def logs(c: Context, container: str = "", tail: int = 200) -> None:
     """Show the dev containers' logs, prefixed by container name."""
-    from parity.dev import logs as show_logs
+    from parity.commands.dev import logs as show_logs
 
     with harness_errors():
         show_logs(PROJECT_ROOT, container or None, tail=tail)
@@ -185,13 +185,13 @@ def deploy(
     emulator: str = "moto",
 ) -> None:
     """Synth and check, deploy the migration stack, gate on the migration, deploy the service."""
-    from parity import synth as cdk
-    from parity.checks import check_environment_templates
+    from parity.assembly.checks import check_environment_templates
+    from parity.assembly import synth as cdk
+    from parity.config.settings import HarnessSettings
     from parity.deploy.backends import diff_for, open_backend
     from parity.deploy.flow import DeployOptions, PreDeploySteps, new_deploy_id
     from parity.deploy.flow import deploy as run_deploy
-    from parity.emulator import EmulatorKind
-    from parity.settings import HarnessSettings
+    from parity.services.emulator import EmulatorKind
 
     with harness_errors():
         options = DeployOptions(
@@ -230,10 +230,10 @@ def migrate(
     c: Context, env: str, confirm: bool = False, timeout: int = 1800, deploy_id: str = ""
 ) -> None:
     """Run only the migration gate against what is deployed in ENV."""
+    from parity.config.settings import HarnessSettings
     from parity.deploy.backends import open_backend
     from parity.deploy.flow import DeployOptions, new_deploy_id
     from parity.deploy.flow import migrate as run_migrate
-    from parity.settings import HarnessSettings
 
     with harness_errors():
         options = DeployOptions(
@@ -263,8 +263,8 @@ def show_parity(
     c: Context, env: str = "prod", port: int = 8080, source_mounts: bool = False
 ) -> None:
     """List every named local override next to the value ENV's deployed task definition has."""
-    from parity.overrides import parity_report, parity_table
-    from parity.settings import HarnessSettings
+    from parity.config.settings import HarnessSettings
+    from parity.runtime.overrides import parity_report, parity_table
 
     with harness_errors():
         rows = parity_report(
@@ -280,7 +280,7 @@ def show_parity(
 @task
 def compose(c: Context) -> None:
     """Export compose/docker-compose.yml from the local task definitions, and its env files."""
-    from parity.compose import export_compose
+    from parity.commands.compose import export_compose
 
     with harness_errors():
         export = export_compose(PROJECT_ROOT)
@@ -314,7 +314,7 @@ def bench(
     print the table and write bench/results/bench.json and bench.md."""
     from bench.context import BenchOptions
     from bench.runner import run_bench
-    from parity.settings import HarnessSettings
+    from parity.config.settings import HarnessSettings
 
     with harness_errors():
         options = BenchOptions(

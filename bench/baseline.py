@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bench.measure import BenchError, Stopwatch, wait_for_200
-from parity.apptasks import AppTasks
-from parity.baseimage import BASE_IMAGE
-from parity.labels import run_labels
+from parity.assembly.apptasks import AppTasks
+from parity.engine.baseimage import BASE_IMAGE
+from parity.engine.labels import run_labels
 
 DB_READY_QUERY = (
     'MYSQL_PWD="$MYSQL_PASSWORD" mysql --protocol=TCP -h127.0.0.1 -u"$MYSQL_USER" '

@@ -10,8 +10,8 @@ import docker
 
 from bench.devloop import prime
 from bench.project import ImageLedger, ProjectCopy, copy_checkout, copy_project
-from parity.database import resolve_image
-from parity.settings import HarnessSettings
+from parity.config.settings import HarnessSettings
+from parity.services.database import resolve_image
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,9 +37,11 @@ from bench.measure import (
     median_figure,
     rename_steps,
 )
-from parity import synth as cdk
-from parity.apptasks import stack_names
-from parity.checks import check_environment_templates
+from parity.assembly.apptasks import stack_names
+from parity.assembly.checks import check_environment_templates
+from parity.assembly import synth as cdk
+from parity.commands.dev import down
+from parity.config.settings import HarnessSettings
 from parity.console import note
 from parity.deploy.backends import diff_for, open_backend
 from parity.deploy.flow import (
@@ -53,10 +55,8 @@ from parity.deploy.flow import (
     new_deploy_id,
 )
 from parity.deploy.flow import deploy as run_deploy
-from parity.dev import down
-from parity.engine import ensure_engine
-from parity.localtask import CONTAINER_LABEL, TASK_LABEL
-from parity.settings import HarnessSettings
+from parity.engine.daemon import ensure_engine
+from parity.runtime.task import CONTAINER_LABEL, TASK_LABEL
 
 LOCAL_ENV = "local"
 MIGRATION_TIMEOUT_S = 300.0

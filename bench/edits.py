@@ -37,8 +37,8 @@ from bench.measure import (
     wait_for_200,
 )
 from bench.project import ProjectCopy
+from parity.commands.dev import down
 from parity.console import note
-from parity.dev import down
 
 VIEW = "resources/laravel/resources/views/welcome.blade.php"
 CONTROLLER = "resources/laravel/app/Http/Controllers/GreetingController.php"

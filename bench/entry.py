@@ -24,9 +24,9 @@ GATE_RESULT_PREFIX = "gate-timing: "
 
 
 def run_dev(project_root: Path, *, port: int, source_mounts: bool) -> None:
-    from parity.dev import DevOptions, dev
-    from parity.emulator import EmulatorKind
-    from parity.settings import HarnessSettings
+    from parity.commands.dev import DevOptions, dev
+    from parity.config.settings import HarnessSettings
+    from parity.services.emulator import EmulatorKind
 
     options = DevOptions(
         port=port,

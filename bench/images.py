@@ -18,7 +18,13 @@ from bench.edits import CONTROLLER
 from bench.measure import BenchError, Figure, Stopwatch, median_figure, ratio_figure
 from bench.project import ProjectCopy
 from parity.console import note
-from parity.images import MANAGED_LABEL, ImageBuild, build_image, context_archive, image_exists
+from parity.engine.images import (
+    MANAGED_LABEL,
+    ImageBuild,
+    build_image,
+    context_archive,
+    image_exists,
+)
 
 NAIVE_DIR = Path(__file__).parent / "naive"
 NAIVE_DOCKERFILE = "Dockerfile-nginx-naive"
@@ -37,7 +43,7 @@ class BuildTiming:
 
 
 def timed_build(bench: BenchContext, build: ImageBuild) -> BuildTiming:
-    """Build like ``parity.images.build_image`` and note which steps ran for real."""
+    """Build like ``parity.engine.images.build_image`` and note which steps ran for real."""
     archive = context_archive(build.context, build.dockerfile, bench.settings.certificates())
     clock = Stopwatch()
     try:
@@ -48,7 +54,7 @@ def timed_build(bench: BenchContext, build: ImageBuild) -> BuildTiming:
             target=build.target,
             buildargs=dict(build.build_args),
             tag=build.tag,
-            labels={MANAGED_LABEL: "true"},  # as parity.images.build_image: same cache
+            labels={MANAGED_LABEL: "true"},  # as parity.engine.images.build_image: same cache
             rm=True,
             forcerm=True,
             decode=True,

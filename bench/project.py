@@ -18,8 +18,8 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, ImageNotFound
 
-from parity.apptasks import AppTasks, load_app_tasks
-from parity.synth import assembly_dir
+from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.synth import assembly_dir
 
 # What `invoke dev` and `invoke deploy --env local` read (the synth inputs).
 PROJECT_FILES = (

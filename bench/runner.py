@@ -31,11 +31,11 @@ from bench.report import (
 )
 from bench.startup import measure_startup
 from bench.suite import measure_suite
-from parity.baseimage import ensure_base_image
+from parity.config.settings import HarnessSettings
 from parity.console import console, note
-from parity.engine import ensure_engine
+from parity.engine.baseimage import ensure_base_image
+from parity.engine.daemon import ensure_engine
 from parity.errors import HarnessError
-from parity.settings import HarnessSettings
 
 Section = Callable[[BenchContext], list[Figure]]
 SECTIONS: dict[str, Section] = {

@@ -20,9 +20,9 @@ from bench.context import BenchContext, nonce
 from bench.devloop import remove_service_tasks, timed_dev_to_first_200
 from bench.measure import Figure, free_loopback_port, median_figure, ratio_figure
 from bench.project import remove_cache_busted
+from parity.commands.dev import down
 from parity.console import note
-from parity.dev import down
-from parity.labels import remove_labelled
+from parity.engine.labels import remove_labelled
 
 
 def measure_startup(bench: BenchContext) -> list[Figure]:

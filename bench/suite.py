@@ -16,8 +16,8 @@ from pathlib import Path
 from bench.context import BenchContext, nonce
 from bench.measure import Figure, Stopwatch
 from bench.project import remove_cache_busted
+from parity.commands.suite import read_junit
 from parity.console import note
-from parity.suite import read_junit
 
 SUITE_TIMEOUT_S = 3600
 JUNIT_GLOB = "reports/junit-integration*.xml"  # the task names it after the emulator

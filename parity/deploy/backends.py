@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from parity.config.settings import HarnessSettings
 from parity.deploy.flow import DeployBackend
-from parity.emulator import EmulatorKind
-from parity.settings import HarnessSettings
+from parity.services.emulator import EmulatorKind
 
 LOCAL_ENVIRONMENT = "local"
 
@@ -48,6 +48,6 @@ def diff_for(env: str, *, project_root: Path) -> str:
     """What the deploy would change: ``cdk diff``; locally the task definitions are replaced."""
     if env == LOCAL_ENVIRONMENT:
         return "local: the running task definitions are replaced by the synthesized ones"
-    from parity.synth import diff
+    from parity.assembly.synth import diff
 
     return diff(project_root=project_root, env=env).output

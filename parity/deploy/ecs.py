@@ -23,7 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
-from parity.apptasks import stack_names
+from parity.assembly.apptasks import stack_names
+from parity.assembly.synth import CDK_CLI, ENVIRONMENTS_DIR, assembly_dir, check_environment
 from parity.console import console, note
 from parity.deploy.awsclient import AwsApi, ServiceState, StackState, TaskState
 from parity.deploy.flow import (
@@ -34,7 +35,6 @@ from parity.deploy.flow import (
     MigrationTask,
 )
 from parity.errors import ConfigError, DeployError, DeployLocked
-from parity.synth import CDK_CLI, ENVIRONMENTS_DIR, assembly_dir, check_environment
 
 STARTED_BY = "fargate-parity"
 # ECS caps a StopTask reason at 255 characters.

@@ -27,11 +27,11 @@ from typing import Protocol
 
 from rich.text import Text
 
-from parity.apptasks import stack_names
+from parity.assembly.apptasks import stack_names
+from parity.assembly.synth import check_environment
 from parity.console import console, note, step
 from parity.deploy.lock import deploy_lock
 from parity.errors import ConfigError, MigrationFailed
-from parity.synth import check_environment
 
 CONFIRMATION_REQUIRED = frozenset({"prod"})
 LOCK_DIR = Path(".cache")

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import docker
 
-from parity.apptasks import AppTasks, build_app_images, load_app_tasks, stack_names
-from parity.baseimage import ensure_base_image
+from parity.assembly.apptasks import AppTasks, build_app_images, load_app_tasks, stack_names
+from parity.commands.dev import LOCAL_DEPLOY_SCOPE as LOCAL_SCOPE
+from parity.commands.dev import local_context, published_container_port
+from parity.config.settings import HarnessSettings
 from parity.deploy.flow import (
     ContainerResult,
     LogSink,
@@ -25,14 +27,12 @@ from parity.deploy.flow import (
     MigrationRun,
     MigrationTask,
 )
-from parity.dev import LOCAL_DEPLOY_SCOPE as LOCAL_SCOPE
-from parity.dev import local_context, published_container_port
-from parity.emulator import Emulator, EmulatorKind, start_emulator
-from parity.engine import ensure_engine
+from parity.engine.baseimage import ensure_base_image
+from parity.engine.daemon import ensure_engine
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.errors import DeployError, HarnessError
-from parity.labels import RUN_LABEL, SCOPE_LABEL
-from parity.localalb import LocalLoadBalancer, holder_address
-from parity.localrun import (
+from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
+from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
     ensure_app_database,
@@ -41,8 +41,8 @@ from parity.localrun import (
     seed_and_resolve,
     start_service,
 )
-from parity.localtask import TASK_LABEL, LocalTask, TaskTimeout
-from parity.settings import HarnessSettings
+from parity.runtime.task import TASK_LABEL, LocalTask, TaskTimeout
+from parity.services.emulator import Emulator, EmulatorKind, start_emulator
 
 HEALTH_PATH = "/healthz"
 TARGET_TIMEOUT_S = 60.0

@@ -16,7 +16,7 @@ import docker
 import requests
 from docker.models.containers import Container
 
-from parity.baseimage import BASE_IMAGE
+from parity.engine.baseimage import BASE_IMAGE
 
 NGINX_PORT = "8080/tcp"
 READY_TIMEOUT_S = 60.0

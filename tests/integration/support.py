@@ -8,7 +8,7 @@ from pathlib import Path
 
 from docker.models.containers import Container
 
-from parity.database import DatabaseSettings, create_schema
+from parity.services.database import DatabaseSettings, create_schema
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = PROJECT_ROOT / "resources"

@@ -9,11 +9,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from parity.baseimage import BASE_IMAGE
-from parity.database import DatabaseSettings, start_database
+from parity.engine.baseimage import BASE_IMAGE
+from parity.engine.images import ImageBuild, build_image
+from parity.engine.labels import RUN_LABEL
 from parity.errors import ImageBuildFailed, NotReady, PortInUse
-from parity.images import ImageBuild, build_image
-from parity.labels import RUN_LABEL
+from parity.services.database import DatabaseSettings, start_database
 
 pytestmark = pytest.mark.integration
 

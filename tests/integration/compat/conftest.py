@@ -18,10 +18,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from parity.compat import COMPAT_SCOPE
-from parity.emulator import EmulatorKind
-from parity.labels import remove_labelled
-from parity.localrun import run_id_for
+from parity.engine.labels import remove_labelled
+from parity.runtime.localrun import run_id_for
+from parity.services.emulator import EmulatorKind
+from parity.verify.previous import COMPAT_SCOPE
 from tests.integration.support import MIGRATIONS, PROJECT_ROOT, ProjectCopy, copy_project
 
 PREVIOUS_REF_VARIABLE = "PARITY_PREVIOUS_REF"

@@ -11,11 +11,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from parity.compat import COMPAT_SCOPE, IncompatibleSchema, run_previous_version_check
-from parity.emulator import EmulatorKind
-from parity.labels import RUN_LABEL, SCOPE_LABEL
-from parity.localrun import run_id_for
-from parity.settings import HarnessSettings
+from parity.config.settings import HarnessSettings
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
+from parity.runtime.localrun import run_id_for
+from parity.services.emulator import EmulatorKind
+from parity.verify.previous import COMPAT_SCOPE, IncompatibleSchema, run_previous_version_check
 from tests.integration.compat.conftest import RELEASE_TAG, ReleasedProject
 from tests.integration.support import PROJECT_ROOT
 

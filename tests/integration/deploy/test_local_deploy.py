@@ -13,12 +13,12 @@ import docker
 import pytest
 import requests
 
+from parity.assembly.synth import synth
+from parity.commands.dev import down
+from parity.config.settings import HarnessSettings
 from parity.deploy.backends import open_backend
 from parity.deploy.flow import DeployOptions, PreDeploySteps, deploy, new_deploy_id
-from parity.dev import down
 from parity.errors import MigrationFailed
-from parity.settings import HarnessSettings
-from parity.synth import synth
 from tests.integration.support import ProjectCopy
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator]

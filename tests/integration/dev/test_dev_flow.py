@@ -16,22 +16,22 @@ import docker
 import pytest
 import requests
 
-from parity import localrun
-from parity.apptasks import load_app_tasks
-from parity.dev import DevOptions, DevSession, dev, down, start_dev
-from parity.emulator import start_emulator
+from parity.assembly.apptasks import load_app_tasks
+from parity.assembly.synth import assembly_dir
+from parity.commands.dev import DevOptions, DevSession, dev, down, start_dev
+from parity.config.settings import HarnessSettings
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.errors import MigrationFailed
-from parity.labels import RUN_LABEL, SCOPE_LABEL
-from parity.localrun import (
+from parity.runtime import localrun
+from parity.runtime.localrun import (
     database_settings,
     ensure_database,
     placement,
     seed_and_resolve,
     start_service,
 )
-from parity.localtask import CONTAINER_LABEL, LocalTask
-from parity.settings import HarnessSettings
-from parity.synth import assembly_dir
+from parity.runtime.task import CONTAINER_LABEL, LocalTask
+from parity.services.emulator import start_emulator
 from tests.integration.support import ProjectCopy
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator]
@@ -299,7 +299,7 @@ def test_an_interrupt_during_start_up_leaves_nothing(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("parity.dev.start_service", interrupted)
+    monkeypatch.setattr("parity.commands.dev.start_service", interrupted)
     with pytest.raises(KeyboardInterrupt):
         dev(project.root, options(), HarnessSettings.from_environ())
     labels = {"label": [f"{RUN_LABEL}={localrun.run_id_for(project.root)}"]}

@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from parity.emulator import Emulator, EmulatorKind, start_emulator
-from parity.labels import run_labels
-from parity.localrun import run_id_for
-from parity.localsecrets import DevSecrets, seed
-from parity.localstack import (
+from parity.assembly.secretref import AwsSecretResolver, parse_value_from
+from parity.engine.labels import run_labels
+from parity.runtime.devsecrets import DevSecrets, seed
+from parity.runtime.localrun import run_id_for
+from parity.services.emulator import Emulator, EmulatorKind, start_emulator
+from parity.services.localstack import (
     HOST_READY_TIMEOUT_S,
     HostInstall,
     ensure_host_install,
@@ -33,7 +34,6 @@ from parity.localstack import (
     start_host_process,
     wait_until_ready,
 )
-from parity.secretref import AwsSecretResolver, parse_value_from
 from tests.integration.support import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -114,7 +114,7 @@ def test_stop_releases_the_endpoint(kind: EmulatorKind) -> None:
 
 KILLED_HARNESS = """
 import json, os
-from parity.localstack import HostInstall, health_fetcher, start_host_process, wait_until_ready
+from parity.services.localstack import HostInstall, health_fetcher, start_host_process, wait_until_ready
 process, port = start_host_process(HostInstall.default(), port=None)
 wait_until_ready(process, health_fetcher(f"http://127.0.0.1:{port}"), timeout_s=90)
 print(json.dumps({"port": port, "pid": process.process.pid}), flush=True)

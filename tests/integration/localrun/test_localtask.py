@@ -10,10 +10,8 @@ from datetime import datetime
 import docker
 import pytest
 
-from parity.baseimage import BASE_IMAGE
-from parity.localtask import LocalTask, Placement, TaskFailed
-from parity.secretref import SecretValue, parse_value_from
-from parity.taskdef import (
+from parity.assembly.secretref import parse_value_from
+from parity.assembly.taskdef import (
     ContainerDependency,
     ContainerSpec,
     DependencyCondition,
@@ -23,6 +21,9 @@ from parity.taskdef import (
     Volume,
     VolumeFrom,
 )
+from parity.engine.baseimage import BASE_IMAGE
+from parity.runtime.task import LocalTask, Placement, TaskFailed
+from parity.secretvalue import SecretValue
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""parity.synth against a stand-in CDK CLI: argument lists, failures, and staleness."""
+"""parity.assembly.synth against a stand-in CDK CLI: argument lists, failures, and staleness."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from parity.assembly.synth import diff, synth, synth_is_stale
 from parity.errors import ConfigError, HarnessError
-from parity.synth import diff, synth, synth_is_stale
 
 # Records each call, writes a manifest that depends on the arguments, and fails on request.
 FAKE_CLI = f"""#!{sys.executable}

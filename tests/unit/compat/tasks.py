@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parity.apptasks import AppTasks
-from parity.assembly import CloudAssembly, DockerImageAsset, StackArtifact
-from parity.taskdef import ContainerSpec, TaskDefinition
+from parity.assembly.apptasks import AppTasks
+from parity.assembly.cloud import CloudAssembly, DockerImageAsset, StackArtifact
+from parity.assembly.taskdef import ContainerSpec, TaskDefinition
 
 LARAVEL_ASSET = "a" * 64
 NGINX_ASSET = "b" * 64

@@ -10,8 +10,9 @@ import docker
 import pytest
 from docker.errors import ImageNotFound
 
-from parity import compat
-from parity.compat import (
+from parity.engine.images import ExtraCertificates, ImageBuild
+from parity.verify import previous as compat
+from parity.verify.previous import (
     PreviousVersionUnavailable,
     Release,
     build_previous_images,
@@ -20,7 +21,6 @@ from parity.compat import (
     resolve_release,
     with_previous_images,
 )
-from parity.images import ExtraCertificates, ImageBuild
 from tests.unit.compat.conftest import Repository
 from tests.unit.compat.tasks import LARAVEL_ASSET, SIDECAR_IMAGE, app_tasks, image_asset
 

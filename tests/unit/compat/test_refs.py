@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.compat import (
+from parity.verify.previous import (
     PreviousVersionUnavailable,
     Release,
     default_previous_ref,

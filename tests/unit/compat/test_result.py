@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from parity.compat import (
+from parity.errors import HarnessError
+from parity.verify.previous import (
     CheckResult,
     CompatibilityResult,
     IncompatibleSchema,
@@ -18,7 +19,6 @@ from parity.compat import (
     last_app_error,
     smoke_checks,
 )
-from parity.errors import HarnessError
 
 RELEASE = Release(ref="v1.0.0", sha="0123456789abcdef0123456789abcdef01234567")
 PAGE = """<ul id="greetings" data-count="{count}">

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from parity.apptasks import AppTasks, load_app_tasks
-from parity.compose import render_compose
+from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.commands.compose import render_compose
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
 from ..overrides.synthesized import synthesized_assembly

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-from parity.apptasks import AppTasks
-from parity.compose import (
+from parity.assembly.apptasks import AppTasks
+from parity.assembly.taskdef import ContainerDependency, DependencyCondition, VolumeFrom
+from parity.commands.compose import (
     COMPOSE_FILE,
     DB_IMAGE_VARIABLE,
     DB_SERVICE,
@@ -29,11 +30,10 @@ from parity.compose import (
     render_compose,
     write_env_files,
 )
+from parity.config.settings import HarnessSettings
 from parity.errors import ConfigError
-from parity.overrides import LOOPBACK_ADDRESS
-from parity.secretref import SecretValue
-from parity.settings import HarnessSettings
-from parity.taskdef import ContainerDependency, DependencyCondition, VolumeFrom
+from parity.runtime.overrides import LOOPBACK_ADDRESS
+from parity.secretvalue import SecretValue
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
 

@@ -26,8 +26,8 @@ from parity.deploy.flow import (
     gate_failure,
     run_migration_gate,
 )
-from parity.emulator import EMULATOR_CREDENTIALS, Emulator, EmulatorKind, start_emulator
 from parity.errors import MigrationFailed
+from parity.services.emulator import EMULATOR_CREDENTIALS, Emulator, EmulatorKind, start_emulator
 
 from .fakes import FakeClock
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from parity import localstack
-from parity.emulator import Emulator, EmulatorKind, start_emulator
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.errors import ConfigError
-from parity.labels import RUN_LABEL, SCOPE_LABEL
+from parity.services import localstack
+from parity.services.emulator import Emulator, EmulatorKind, start_emulator
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
-from parity import localstack
+from parity.engine.images import MANAGED_LABEL
 from parity.errors import HarnessError, NotReady, PortInUse
-from parity.images import MANAGED_LABEL
-from parity.localstack import (
+from parity.services import localstack
+from parity.services.localstack import (
     AUTH_TOKEN_VARIABLE,
     FREE_IMAGE,
     LICENSED_IMAGE,

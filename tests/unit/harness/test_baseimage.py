@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parity.baseimage import slim_rootfs
+from parity.engine.baseimage import slim_rootfs
 
 
 def test_slimming_drops_caches_docs_and_locales_and_keeps_later_installs_slim(

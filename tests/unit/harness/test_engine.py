@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parity import engine
+from parity.engine import daemon as engine
 from parity.errors import EngineUnavailable
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from parity.engine.images import ExtraCertificates, context_archive, follow_build
 from parity.errors import ImageBuildFailed
-from parity.images import ExtraCertificates, context_archive, follow_build
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
+from parity.engine.ports import ensure_port_free
 from parity.errors import PortInUse
-from parity.netcheck import ensure_port_free
 
 
 def test_a_taken_loopback_port_is_reported_with_its_number() -> None:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.database import DEFAULT_DB_IMAGE
+from parity.config.settings import HarnessSettings
 from parity.errors import ConfigError
-from parity.settings import HarnessSettings
+from parity.services.database import DEFAULT_DB_IMAGE
 
 
 def test_defaults() -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import base64
 import subprocess
 
-from parity.localtask import docker_healthcheck, effective_argv, redactor
-from parity.secretinject import SECRETS_WRAPPER, secrets_payload
-from parity.secretref import SecretValue
-from parity.taskdef import ContainerSpec, HealthCheck
+from parity.assembly.taskdef import ContainerSpec, HealthCheck
+from parity.engine.secretinject import SECRETS_WRAPPER, secrets_payload
+from parity.runtime.task import docker_healthcheck, effective_argv, redactor
+from parity.secretvalue import SecretValue
 
 IMAGE_CONFIG = {"Entrypoint": ["docker-entrypoint"], "Cmd": ["php-fpm8.2", "-F"]}
 

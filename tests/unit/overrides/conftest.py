@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from parity.apptasks import AppTasks, load_app_tasks
-from parity.database import DEFAULT_DB_IMAGE
-from parity.dev import SECRETS_FILE
-from parity.overrides import ParityInputs
+from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.commands.dev import SECRETS_FILE
+from parity.runtime.overrides import ParityInputs
+from parity.services.database import DEFAULT_DB_IMAGE
 
 from ..cdk.cdk_assembly import ENVIRONMENTS_DIR, PROJECT_ROOT
 from .synthesized import synthesized_assembly

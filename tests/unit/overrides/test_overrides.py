@@ -15,13 +15,13 @@ from unittest.mock import MagicMock
 import pytest
 from rich.console import Console
 
-from parity import localrun
-from parity.apptasks import AppTasks, load_app_tasks
+from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.taskdef import ContainerSpec, PortMapping, TaskDefinition
+from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
-from parity.localsecrets import demand_of, load_or_create, stored_values
-from parity.localtask import LocalTask, Placement
-from parity.netcheck import LOOPBACK_ADDRESS
-from parity.overrides import (
+from parity.runtime import localrun
+from parity.runtime.devsecrets import demand_of, load_or_create, stored_values
+from parity.runtime.overrides import (
     DB_HOST_VARIABLE,
     NAMED_OVERRIDES,
     ParityInputs,
@@ -32,7 +32,7 @@ from parity.overrides import (
     parity_table,
     service_bind_mounts,
 )
-from parity.taskdef import ContainerSpec, PortMapping, TaskDefinition
+from parity.runtime.task import LocalTask, Placement
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
 from .conftest import HOST_PORT

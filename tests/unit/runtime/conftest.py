@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.assembly import CloudAssembly, load_assembly
-from parity.intrinsics import LocalOverride, Resolver
-from parity.taskdef import (
+from parity.assembly.cloud import CloudAssembly, load_assembly
+from parity.assembly.intrinsics import LocalOverride, Resolver
+from parity.assembly.taskdef import (
     TaskDefinition,
     load_task_definition,
     output_task_definition,

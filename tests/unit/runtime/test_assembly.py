@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.assembly import LOCAL_IMAGE_REPOSITORY, CloudAssembly, load_assembly
+from parity.assembly.cloud import LOCAL_IMAGE_REPOSITORY, CloudAssembly, load_assembly
 from parity.errors import ConfigError
 
 from .conftest import FIXTURES

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from parity.depgraph import plan_start
-from parity.errors import ConfigError, DependencyCycle
-from parity.taskdef import (
+from parity.assembly.taskdef import (
     ContainerDependency,
     ContainerSpec,
     DependencyCondition,
@@ -12,6 +10,8 @@ from parity.taskdef import (
     TaskDefinition,
     VolumeFrom,
 )
+from parity.errors import ConfigError, DependencyCycle
+from parity.runtime.depgraph import plan_start
 
 START = DependencyCondition.START
 COMPLETE = DependencyCondition.COMPLETE

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from parity.assembly import CloudAssembly
+from parity.assembly.cloud import CloudAssembly
+from parity.assembly.intrinsics import LocalOverride, OverrideKind, Resolver, StackScope
 from parity.errors import UnresolvableField
-from parity.intrinsics import LocalOverride, OverrideKind, Resolver, StackScope
 
 from .conftest import EMULATOR_DB_SECRET_ARN, LOCAL_ACCOUNT, LOCAL_OVERRIDES, LOCAL_REGION
 

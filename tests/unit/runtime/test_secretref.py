@@ -11,15 +11,15 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
-from parity.errors import ConfigError, MissingSecret
-from parity.secretref import (
+from parity.assembly.secretref import (
     AwsSecretResolver,
     SecretRef,
     SecretService,
-    SecretValue,
     parse_value_from,
     resolve_secrets,
 )
+from parity.errors import ConfigError, MissingSecret
+from parity.secretvalue import SecretValue
 
 SM = SecretService.SECRETS_MANAGER
 ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:laravel/local/aurora-AbCdEf"

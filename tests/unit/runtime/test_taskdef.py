@@ -5,11 +5,10 @@ from typing import Any
 
 import pytest
 
-from parity.assembly import CloudAssembly
-from parity.errors import ConfigError, UnresolvableField
-from parity.intrinsics import Resolver, StackScope
-from parity.secretref import SecretService, parse_value_from
-from parity.taskdef import (
+from parity.assembly.cloud import CloudAssembly
+from parity.assembly.intrinsics import Resolver, StackScope
+from parity.assembly.secretref import SecretService, parse_value_from
+from parity.assembly.taskdef import (
     ContainerDependency,
     DependencyCondition,
     HealthCheck,
@@ -26,6 +25,7 @@ from parity.taskdef import (
     service_task_definition,
     task_definition_ids,
 )
+from parity.errors import ConfigError, UnresolvableField
 
 from .conftest import EMULATOR_DB_SECRET_ARN, MIGRATION, SERVICE
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import docker
 from docker.errors import APIError, NotFound
 
-from parity.images import MANAGED_LABEL
+from parity.engine.images import MANAGED_LABEL
 
 SCOPE_LABEL = "org.fargate-parity.scope"
 RUN_LABEL = "org.fargate-parity.run"

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from parity.database import DEFAULT_DB_IMAGE
-from parity.emulator import EmulatorKind
+from parity.engine.images import HOST_BUNDLE_NAME, ExtraCertificates
 from parity.errors import ConfigError
-from parity.images import HOST_BUNDLE_NAME, ExtraCertificates
+from parity.services.database import DEFAULT_DB_IMAGE
+from parity.services.emulator import EmulatorKind
 
 FALSE_WORDS = {"0", "false", "no", "off"}
 

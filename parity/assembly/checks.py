@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from parity.apptasks import stack_names
-from parity.assembly import load_assembly
+from parity.assembly.apptasks import stack_names
+from parity.assembly.cloud import load_assembly
 from parity.console import note
 from parity.errors import DeployError
 

@@ -17,7 +17,7 @@ import docker
 from docker.errors import APIError, ImageNotFound
 
 from parity.console import console, note, step
-from parity.engine import apt_install, can_manage_engine
+from parity.engine.daemon import apt_install, can_manage_engine
 from parity.errors import EngineUnavailable, HarnessError
 
 BASE_IMAGE = "debian:bookworm-slim"

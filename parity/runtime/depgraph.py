@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from types import MappingProxyType
 
+from parity.assembly.taskdef import ContainerDependency, DependencyCondition, TaskDefinition
 from parity.errors import ConfigError, DependencyCycle
-from parity.taskdef import ContainerDependency, DependencyCondition, TaskDefinition
 
 # ECS: "This condition can't be set on an essential container" (ContainerDependency API).
 _EXIT_CONDITIONS = frozenset({DependencyCondition.COMPLETE, DependencyCondition.SUCCESS})

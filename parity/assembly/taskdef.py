@@ -17,9 +17,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
+from parity.assembly.intrinsics import Resolver
+from parity.assembly.secretref import SecretRef, parse_value_from
 from parity.errors import ConfigError
-from parity.intrinsics import Resolver
-from parity.secretref import SecretRef, parse_value_from
 
 TASK_DEFINITION_TYPE = "AWS::ECS::TaskDefinition"
 SERVICE_TYPE = "AWS::ECS::Service"

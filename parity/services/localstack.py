@@ -39,10 +39,10 @@ from docker.errors import DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from parity.console import console, note, step
-from parity.engine import connect
+from parity.engine.daemon import connect
+from parity.engine.images import MANAGED_LABEL
+from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import HarnessError, NotReady, PortInUse
-from parity.images import MANAGED_LABEL
-from parity.netcheck import LOOPBACK_ADDRESS
 
 LOCALSTACK_VERSION = "4.8.1"
 HOST_REQUIREMENTS = (

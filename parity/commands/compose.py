@@ -1,7 +1,7 @@
 """Export the local task definitions as ``compose/docker-compose.yml``, for plain Docker Compose.
 
 The file is generated from the same synthesized task definitions ``invoke dev`` runs, with the
-same named local overrides (``parity.overrides``), and committed; a unit test checks that it
+same named local overrides (``parity.runtime.overrides``), and committed; a unit test checks that it
 still matches. Compose cannot read Secrets Manager or SSM, so each container's secrets go into
 a gitignored env file under ``.local/compose/``, written from the dev values ``invoke dev``
 seeds into the AWS emulator. No secret value is ever written into the compose file.
@@ -18,33 +18,34 @@ from typing import Any
 
 import yaml
 
-from parity.apptasks import AppTasks, load_app_tasks
-from parity.assembly import DockerImageAsset
-from parity.baseimage import BASE_IMAGE
-from parity.database import DEFAULT_DB_IMAGE
-from parity.dev import (
+from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.cloud import DockerImageAsset
+from parity.assembly.secretref import AwsSecretResolver
+from parity.assembly.taskdef import ContainerSpec, DependencyCondition, HealthCheck, TaskDefinition
+from parity.commands.dev import (
     LOCAL_ENV,
     SECRETS_FILE,
     DevOptions,
     prepare_assembly,
     published_container_port,
 )
-from parity.emulator import EmulatorKind, start_emulator
+from parity.engine.baseimage import BASE_IMAGE
+from parity.engine.images import MANAGED_LABEL
+from parity.engine.labels import SCOPE_LABEL
+from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
-from parity.images import MANAGED_LABEL
-from parity.labels import SCOPE_LABEL
-from parity.localrun import database_settings
-from parity.localsecrets import demand_of, load_or_create, resolve_task_secrets, seed
-from parity.localtask import CONTAINER_LABEL, HOLDER, TASK_LABEL
-from parity.netcheck import LOOPBACK_ADDRESS
-from parity.overrides import (
+from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
+from parity.runtime.localrun import database_settings
+from parity.runtime.overrides import (
     DB_HOST_VARIABLE,
     TaskKind,
     app_task_definitions,
     environment_overrides,
 )
-from parity.secretref import AwsSecretResolver, SecretValue
-from parity.taskdef import ContainerSpec, DependencyCondition, HealthCheck, TaskDefinition
+from parity.runtime.task import CONTAINER_LABEL, HOLDER, TASK_LABEL
+from parity.secretvalue import SecretValue
+from parity.services.database import DEFAULT_DB_IMAGE
+from parity.services.emulator import EmulatorKind, start_emulator
 
 # compose passes the credentials as env, so the probe can read them inside the container.
 COMPOSE_DB_READY_PROBE = (

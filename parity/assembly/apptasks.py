@@ -13,16 +13,16 @@ from pathlib import Path
 
 import docker
 
-from parity.assembly import CloudAssembly, DockerImageAsset, load_assembly
-from parity.errors import ConfigError
-from parity.images import ExtraCertificates, ImageBuild, ensure_image
-from parity.intrinsics import Resolver
-from parity.taskdef import (
+from parity.assembly.cloud import CloudAssembly, DockerImageAsset, load_assembly
+from parity.assembly.intrinsics import Resolver
+from parity.assembly.taskdef import (
     TaskDefinition,
     load_task_definition,
     output_task_definition,
     service_task_definition,
 )
+from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image
+from parity.errors import ConfigError
 
 MIGRATION_TASK_OUTPUT = "TaskDefinitionArn"
 WATCHED_CONTAINER_OUTPUT = "WatchedContainer"

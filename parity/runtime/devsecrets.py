@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parity.assembly.secretref import SecretResolver, SecretService, resolve_secrets
+from parity.assembly.taskdef import TaskDefinition
 from parity.errors import ConfigError
-from parity.secretref import SecretResolver, SecretService, SecretValue, resolve_secrets
-from parity.taskdef import TaskDefinition
+from parity.secretvalue import SecretValue
 
 ALPHABET = string.ascii_letters + string.digits
 # Laravel reads a 32-character APP_KEY as a raw AES-256 key, so one length fits all.

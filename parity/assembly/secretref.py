@@ -25,6 +25,7 @@ from typing import Any, Final, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from parity.errors import ConfigError, MissingSecret
+from parity.secretvalue import SecretValue
 
 # The 6 random characters Secrets Manager appends to a secret's name in its ARN. This is the
 # rule CDK itself uses to tell a complete ARN from a partial one.
@@ -121,32 +122,6 @@ def _parse_ssm_arn(value_from: str, match: re.Match[str]) -> SecretRef:
         name=name,
         region=match["region"] or None,
     )
-
-
-class SecretValue:
-    """A secret's plaintext. Its repr and str are masked; ``reveal()`` is the only way out."""
-
-    __slots__ = ("_plaintext",)
-
-    def __init__(self, plaintext: str) -> None:
-        self._plaintext = plaintext
-
-    def reveal(self) -> str:
-        return self._plaintext
-
-    def __repr__(self) -> str:
-        return "SecretValue('****')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretValue) and other._plaintext == self._plaintext
-
-    def __hash__(self) -> int:
-        return hash(self._plaintext)
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a SecretValue is never pickled: it would write the secret to disk")
 
 
 class ClientFactory(Protocol):

@@ -25,19 +25,19 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.types import Mount
 
-from parity.baseimage import BASE_IMAGE
-from parity.depgraph import StartPlan, plan_start
-from parity.errors import HarnessError, NotReady
-from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
-from parity.secretinject import start_with_secrets, wrapped_argv, wrapper_mount
-from parity.secretref import SecretValue
-from parity.taskdef import (
+from parity.assembly.taskdef import (
     ContainerDependency,
     ContainerSpec,
     DependencyCondition,
     HealthCheck,
     TaskDefinition,
 )
+from parity.engine.baseimage import BASE_IMAGE
+from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
+from parity.engine.secretinject import start_with_secrets, wrapped_argv, wrapper_mount
+from parity.errors import HarnessError, NotReady
+from parity.runtime.depgraph import StartPlan, plan_start
+from parity.secretvalue import SecretValue
 
 TASK_LABEL = "org.fargate-parity.task"
 CONTAINER_LABEL = "org.fargate-parity.container"
@@ -256,7 +256,7 @@ class LocalTask:
             user=spec.user or "",
             labels={**spec.docker_labels, **self._labels(spec.name)},
             healthcheck=docker_healthcheck(spec.health_check) if spec.health_check else None,
-            stdin_open=has_secrets,  # see parity.secretinject
+            stdin_open=has_secrets,  # see parity.engine.secretinject
             stop_timeout=spec.stop_timeout_seconds,
             host_config=host_config,
         )

@@ -2,7 +2,7 @@
 
 Everything here is labelled with a scope (``dev`` or ``test``) and a run id, so
 ``invoke down`` (or a test session) removes exactly what it started. The named local
-overrides it applies are defined in ``parity.overrides`` and shown by ``invoke parity``.
+overrides it applies are defined in ``parity.runtime.overrides`` and shown by ``invoke parity``.
 """
 
 from __future__ import annotations
@@ -18,19 +18,20 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from parity.apptasks import AppTasks
+from parity.assembly.apptasks import AppTasks
+from parity.assembly.secretref import AwsSecretResolver
+from parity.assembly.taskdef import TaskDefinition
 from parity.console import console, step
-from parity.database import DatabaseSettings, resolve_image, start_database, wait_for_login
-from parity.emulator import Emulator
+from parity.engine.images import ExtraCertificates
+from parity.engine.labels import run_labels
 from parity.errors import ConfigError, MigrationFailed
-from parity.images import ExtraCertificates
-from parity.labels import run_labels
-from parity.localsecrets import demand_of, load_or_create, resolve_task_secrets, seed
-from parity.localtask import BindMount, LocalTask, Placement, TaskOutcome
-from parity.overrides import environment_overrides
-from parity.overrides import service_bind_mounts as service_bind_mounts
-from parity.secretref import AwsSecretResolver, SecretValue
-from parity.taskdef import TaskDefinition
+from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
+from parity.runtime.overrides import environment_overrides
+from parity.runtime.overrides import service_bind_mounts as service_bind_mounts
+from parity.runtime.task import BindMount, LocalTask, Placement, TaskOutcome
+from parity.secretvalue import SecretValue
+from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
+from parity.services.emulator import Emulator
 
 DB_ENV = ("DB_HOST", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD")
 MIGRATION_LOG_TAIL = 30

@@ -19,12 +19,12 @@ import requests
 from docker.errors import NotFound
 from docker.models.containers import Container
 
+from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image
+from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
 from parity.errors import HarnessError, NotReady
-from parity.images import ExtraCertificates, ImageBuild, ensure_image
-from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
 
 ALB_IMAGE = "fargate-parity/alb:nginx"
-ALB_CONTEXT = Path(__file__).parent / "assets" / "alb"
+ALB_CONTEXT = Path(__file__).parents[1] / "assets" / "alb"
 TARGETS_FILE = "/etc/nginx/targets.conf"
 TARGET_HEADER = "X-Parity-Target"
 POLL_INTERVAL_S = 0.1

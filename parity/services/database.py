@@ -4,7 +4,7 @@ The default image is ``mysql:8.0``. Where no registry answers, a MySQL-compatibl
 built from Debian's MariaDB packages (``resources/Dockerfile-mysql``) takes its place,
 and the switch is announced. Readiness is judged the same way for both: the app's user
 can log in to the app's database through the loopback port. Credentials reach the
-container on stdin (``parity.secretinject``), never in its config.
+container on stdin (``parity.engine.secretinject``), never in its config.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import pymysql
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from parity.baseimage import ensure_base_image, try_pull
 from parity.console import note, step
+from parity.engine.baseimage import ensure_base_image, try_pull
+from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
+from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
+from parity.engine.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
 from parity.errors import NotReady
-from parity.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
-from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
-from parity.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
-from parity.secretref import SecretValue
+from parity.secretvalue import SecretValue
 
 DEFAULT_DB_IMAGE = "mysql:8.0"
 MARIADB_IMAGE = "fargate-parity/mariadb:bookworm"
@@ -95,7 +95,7 @@ def start_database(
         command=command,
         labels=labels,
         ports=[3306],
-        stdin_open=True,  # the credentials arrive on stdin: see parity.secretinject
+        stdin_open=True,  # the credentials arrive on stdin: see parity.engine.secretinject
         healthcheck={"test": ["NONE"]},  # readiness is judged by logging in, below
         host_config=api.create_host_config(
             port_bindings={3306: (LOOPBACK_ADDRESS, settings.host_port)}, mounts=[wrapper_mount()]

@@ -31,23 +31,23 @@ from pathlib import Path
 import docker
 import requests
 
-from parity.apptasks import AppTasks, build_app_images, load_app_tasks
-from parity.assembly import DockerImageAsset
-from parity.baseimage import ensure_base_image
-from parity.console import console, note, step
-from parity.dev import (
+from parity.assembly.apptasks import AppTasks, build_app_images, load_app_tasks
+from parity.assembly.cloud import DockerImageAsset
+from parity.commands.dev import (
     COMPAT_SCOPE,
     LOCAL_ENV,
     local_context,
     prepare_assembly,
     published_container_port,
 )
-from parity.emulator import EmulatorKind, start_emulator
-from parity.engine import ensure_engine
+from parity.config.settings import HarnessSettings
+from parity.console import console, note, step
+from parity.engine.baseimage import ensure_base_image
+from parity.engine.daemon import ensure_engine
+from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
+from parity.engine.labels import remove_labelled
 from parity.errors import ConfigError, HarnessError, NotReady
-from parity.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
-from parity.labels import remove_labelled
-from parity.localrun import (
+from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
     ensure_app_database,
@@ -56,8 +56,8 @@ from parity.localrun import (
     seed_and_resolve,
     start_service,
 )
-from parity.localtask import LocalTask, TaskFailed, TaskTimeout
-from parity.settings import HarnessSettings
+from parity.runtime.task import LocalTask, TaskFailed, TaskTimeout
+from parity.services.emulator import EmulatorKind, start_emulator
 
 PREVIOUS_IMAGE_REPOSITORY = "fargate-parity/previous"
 # The CDK app's image assets are staged copies of this directory; the assembly keeps only

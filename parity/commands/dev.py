@@ -8,14 +8,16 @@ from pathlib import Path
 
 import docker
 
-from parity.apptasks import AppTasks, build_app_images, load_app_tasks
-from parity.baseimage import ensure_base_image
+from parity.assembly.apptasks import AppTasks, build_app_images, load_app_tasks
+from parity.assembly.synth import assembly_dir, synth, synth_is_stale
+from parity.config.settings import HarnessSettings
 from parity.console import console, note, step
-from parity.emulator import Emulator, EmulatorKind, start_emulator
-from parity.engine import ensure_engine
+from parity.engine.baseimage import ensure_base_image
+from parity.engine.daemon import ensure_engine
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, remove_labelled, run_labels
 from parity.errors import ConfigError
-from parity.labels import RUN_LABEL, SCOPE_LABEL, remove_labelled, run_labels
-from parity.localrun import (
+from parity.runtime.devsecrets import stored_values
+from parity.runtime.localrun import (
     LocalContext,
     LogPrinter,
     ensure_app_database,
@@ -26,15 +28,13 @@ from parity.localrun import (
     service_bind_mounts,
     start_service,
 )
-from parity.localsecrets import stored_values
-from parity.localtask import CONTAINER_LABEL, LocalTask, redactor
-from parity.overrides import source_mount_environment
-from parity.settings import HarnessSettings
-from parity.synth import assembly_dir, synth, synth_is_stale
+from parity.runtime.overrides import source_mount_environment
+from parity.runtime.task import CONTAINER_LABEL, LocalTask, redactor
+from parity.services.emulator import Emulator, EmulatorKind, start_emulator
 
 DEV_SCOPE = "dev"
 LOCAL_DEPLOY_SCOPE = "local"  # parity.deploy.local
-COMPAT_SCOPE = "compat"  # parity.compat
+COMPAT_SCOPE = "compat"  # parity.verify.previous
 LOCAL_ENV = "local"
 SECRETS_FILE = Path(".local") / "secrets.json"
 

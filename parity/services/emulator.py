@@ -3,7 +3,7 @@
 - ``moto`` (the embedded default): moto's server, started in this process on loopback (no
   container, about a second).
 - ``localstack``: LocalStack, started by the harness, in a container where its image can
-  be had, else on the host (see ``parity.localstack``).
+  be had, else on the host (see ``parity.services.localstack``).
 - ``external``: an emulator that already runs, used through localstack-client's endpoint
   conventions: ``AWS_ENDPOINT_URL``, else ``LOCALSTACK_HOST`` (default ``localhost:4566``).
 """
@@ -23,9 +23,9 @@ import boto3
 from localstack_client.config import get_service_endpoint
 
 from parity.console import note
+from parity.engine.labels import run_labels
+from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
 from parity.errors import ConfigError, HarnessError
-from parity.labels import run_labels
-from parity.netcheck import LOOPBACK_ADDRESS, ensure_port_free
 
 DEFAULT_PORT = 4566
 # Emulators accept any credentials; real ones must never reach them.
@@ -104,7 +104,7 @@ def start_moto(*, region: str, port: int | None) -> Emulator:
 def start_localstack_emulator(
     *, region: str, port: int | None, labels: Mapping[str, str] | None
 ) -> Emulator:
-    from parity.localstack import start_localstack
+    from parity.services.localstack import start_localstack
 
     running = start_localstack(
         port=port,

@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from parity.console import console
-from parity.emulator import EmulatorKind
-from parity.engine import ensure_engine
+from parity.engine.daemon import ensure_engine
 from parity.errors import HarnessError
+from parity.services.emulator import EmulatorKind
 
 NO_TESTS_COLLECTED = 5
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import docker
 from docker.types import Mount
 
-from parity.secretref import SecretValue
+from parity.secretvalue import SecretValue
 
-SECRETS_WRAPPER = Path(__file__).parent / "assets" / "inject-secrets.sh"
+SECRETS_WRAPPER = Path(__file__).parents[1] / "assets" / "inject-secrets.sh"
 SECRETS_WRAPPER_IN_CONTAINER = "/run/fargate-parity/inject-secrets"
 
 

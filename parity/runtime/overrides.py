@@ -21,14 +21,14 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from parity.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, load_app_tasks, stack_names
+from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, load_app_tasks, stack_names
+from parity.assembly.intrinsics import Resolver
+from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
+from parity.assembly.taskdef import ContainerSpec, TaskDefinition
 from parity.console import step
-from parity.database import DEFAULT_DB_IMAGE, MARIADB_IMAGE
-from parity.intrinsics import Resolver
-from parity.localtask import FAST_PROBE_INTERVAL_S, BindMount
-from parity.netcheck import LOOPBACK_ADDRESS
-from parity.synth import assembly_dir, check_environment, synth, synth_is_stale
-from parity.taskdef import ContainerSpec, TaskDefinition
+from parity.engine.ports import LOOPBACK_ADDRESS
+from parity.runtime.task import FAST_PROBE_INTERVAL_S, BindMount
+from parity.services.database import DEFAULT_DB_IMAGE, MARIADB_IMAGE
 
 DB_HOST_VARIABLE = "DB_HOST"
 # Every port a local run publishes binds to loopback: a dev app or database open to the LAN
@@ -296,8 +296,8 @@ def parity_report(
     project_root: Path, *, env: str, host_port: int, source_mounts: bool, db_image: str
 ) -> tuple[ParityRow, ...]:
     """``invoke parity``: synthesize when stale, then compare the local run with ``env``."""
-    # parity.dev imports localrun, which imports this module.
-    from parity.dev import LOCAL_ENV, SECRETS_FILE
+    # parity.commands.dev imports localrun, which imports this module.
+    from parity.commands.dev import LOCAL_ENV, SECRETS_FILE
 
     check_environment(project_root, env)
     # Both environments must be in cdk.out, so only a synth of every environment will do.

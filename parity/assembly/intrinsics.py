@@ -18,7 +18,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
-from parity.assembly import CloudAssembly
+from parity.assembly.cloud import CloudAssembly
 from parity.errors import UnresolvableField
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
