@@ -185,8 +185,8 @@ def deploy(
     emulator: str = "moto",
 ) -> None:
     """Synth and check, deploy the migration stack, gate on the migration, deploy the service."""
-    from parity.assembly.checks import check_environment_templates
     from parity.assembly import synth as cdk
+    from parity.assembly.checks import check_environment_templates
     from parity.config.settings import HarnessSettings
     from parity.deploy.backends import diff_for, open_backend
     from parity.deploy.flow import DeployOptions, PreDeploySteps, new_deploy_id

@@ -37,9 +37,9 @@ from bench.measure import (
     median_figure,
     rename_steps,
 )
+from parity.assembly import synth as cdk
 from parity.assembly.apptasks import stack_names
 from parity.assembly.checks import check_environment_templates
-from parity.assembly import synth as cdk
 from parity.commands.dev import down
 from parity.config.settings import HarnessSettings
 from parity.console import note
@@ -56,7 +56,7 @@ from parity.deploy.flow import (
 )
 from parity.deploy.flow import deploy as run_deploy
 from parity.engine.daemon import ensure_engine
-from parity.runtime.task import CONTAINER_LABEL, TASK_LABEL
+from parity.engine.labels import CONTAINER_LABEL, TASK_LABEL
 
 LOCAL_ENV = "local"
 MIGRATION_TIMEOUT_S = 300.0

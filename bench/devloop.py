@@ -25,9 +25,8 @@ from bench.project import ProjectCopy
 from parity.assembly.apptasks import build_app_images
 from parity.commands.dev import prepare_assembly
 from parity.config.settings import HarnessSettings
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, TASK_LABEL
 from parity.runtime.localrun import run_id_for
-from parity.runtime.task import TASK_LABEL
 
 DEV_SCOPE = "dev"
 LOCAL_ENV = "local"

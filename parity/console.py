@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 
@@ -27,3 +28,18 @@ def step(description: str) -> Iterator[None]:
 def note(message: str) -> None:
     """Print an informational line (what is being done, and why)."""
     console.print(f"[cyan]→[/] {message}")
+
+
+def first_line(text: str, limit: int = 160) -> str:
+    """The first line of a tool's message, shortened to fit one line of output."""
+    line = text.strip().splitlines()[0] if text.strip() else "no details"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def last_line(path: Path) -> str:
+    """The last line of a log file ("" when it is missing or empty): usually the error."""
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""

@@ -30,8 +30,7 @@ from parity.commands.dev import (
     published_container_port,
 )
 from parity.engine.baseimage import BASE_IMAGE
-from parity.engine.images import MANAGED_LABEL
-from parity.engine.labels import SCOPE_LABEL
+from parity.engine.labels import CONTAINER_LABEL, MANAGED_LABEL, SCOPE_LABEL, TASK_LABEL
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
@@ -42,7 +41,7 @@ from parity.runtime.overrides import (
     app_task_definitions,
     environment_overrides,
 )
-from parity.runtime.task import CONTAINER_LABEL, HOLDER, TASK_LABEL
+from parity.runtime.task import HOLDER
 from parity.secretvalue import SecretValue
 from parity.services.database import DEFAULT_DB_IMAGE
 from parity.services.emulator import EmulatorKind, start_emulator

@@ -14,7 +14,13 @@ from parity.config.settings import HarnessSettings
 from parity.console import console, note, step
 from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, remove_labelled, run_labels
+from parity.engine.labels import (
+    CONTAINER_LABEL,
+    RUN_LABEL,
+    SCOPE_LABEL,
+    remove_labelled,
+    run_labels,
+)
 from parity.errors import ConfigError
 from parity.runtime.devsecrets import stored_values
 from parity.runtime.localrun import (
@@ -29,7 +35,7 @@ from parity.runtime.localrun import (
     start_service,
 )
 from parity.runtime.overrides import source_mount_environment
-from parity.runtime.task import CONTAINER_LABEL, LocalTask, redactor
+from parity.runtime.task import LocalTask, redactor
 from parity.services.emulator import Emulator, EmulatorKind, start_emulator
 
 DEV_SCOPE = "dev"

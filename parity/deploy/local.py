@@ -29,7 +29,7 @@ from parity.deploy.flow import (
 )
 from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, TASK_LABEL
 from parity.errors import DeployError, HarnessError
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
 from parity.runtime.localrun import (
@@ -41,7 +41,7 @@ from parity.runtime.localrun import (
     seed_and_resolve,
     start_service,
 )
-from parity.runtime.task import TASK_LABEL, LocalTask, TaskTimeout
+from parity.runtime.task import LocalTask, TaskTimeout
 from parity.services.emulator import Emulator, EmulatorKind, start_emulator
 
 HEALTH_PATH = "/healthz"

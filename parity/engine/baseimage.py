@@ -10,14 +10,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import docker
-from docker.errors import APIError, ImageNotFound
 
-from parity.console import console, note, step
+from parity.console import note, step
 from parity.engine.daemon import apt_install, can_manage_engine
+from parity.engine.images import image_exists, pull_image
+from parity.engine.labels import BUILT_BY_LABEL
 from parity.errors import EngineUnavailable, HarnessError
 
 BASE_IMAGE = "debian:bookworm-slim"
@@ -63,12 +63,7 @@ SLIMMED_PATHS = (
 
 def ensure_base_image(client: docker.DockerClient, image: str = BASE_IMAGE) -> str:
     """Return ``image`` once it is in the local store: present, pulled, or built."""
-    try:
-        client.images.get(image)
-        return image
-    except ImageNotFound:
-        pass
-    if try_pull(client, image):
+    if image_exists(client, image) or pull_image(client, image) is None:
         return image
     if image != BASE_IMAGE:
         raise HarnessError(
@@ -77,19 +72,6 @@ def ensure_base_image(client: docker.DockerClient, image: str = BASE_IMAGE) -> s
     note(f"{image} cannot be pulled (no registry answers); building it from {DEBIAN_MIRROR}")
     build_from_debian_mirror(client, image)
     return image
-
-
-def try_pull(client: docker.DockerClient, image: str) -> bool:
-    """Pull ``image``; False (quietly) when no registry has it or none answers."""
-    repository, _, tag = image.partition(":")
-    started = time.monotonic()
-    try:
-        with console.status(f"pulling {image}…"):
-            client.images.pull(repository, tag=tag or "latest")
-    except APIError:
-        return False
-    console.print(f"[green]✓[/] pulled {image} ({time.monotonic() - started:.1f}s)")
-    return True
 
 
 def build_from_debian_mirror(client: docker.DockerClient, image: str) -> None:
@@ -116,7 +98,7 @@ def build_from_debian_mirror(client: docker.DockerClient, image: str) -> None:
                 str(archive),
                 repository=repository,
                 tag=tag,
-                changes=['CMD ["bash"]', "LABEL org.fargate-parity.built-by=debootstrap"],
+                changes=['CMD ["bash"]', f"LABEL {BUILT_BY_LABEL}=debootstrap"],
             )
 
 

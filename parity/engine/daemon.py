@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
-from parity.console import note, step
+from parity.console import last_line, note, step
 from parity.errors import EngineUnavailable
 
 DOCKERD_LOG = Path("/var/log/fargate-parity-dockerd.log")
@@ -137,11 +137,3 @@ def start_dockerd() -> None:
     raise EngineUnavailable(
         f"dockerd did not answer within {START_TIMEOUT_S:.0f}s; see {DOCKERD_LOG}"
     )
-
-
-def last_line(path: Path) -> str:
-    try:
-        lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return lines[-1] if lines else ""

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import docker
-from docker.errors import APIError, ImageNotFound
+from docker.errors import APIError, DockerException, ImageNotFound
 from docker.utils.build import create_archive, exclude_paths
 
-from parity.console import console, note
+from parity.console import console, first_line, note
+from parity.engine.labels import MANAGED_LABEL
 from parity.errors import ImageBuildFailed
 
-MANAGED_LABEL = "org.fargate-parity.managed"
 EXTRA_CA_DIR = "certs"
 HOST_CA_BUNDLES = (
     Path("/etc/ssl/certs/ca-certificates.crt"),
@@ -144,6 +144,19 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
     except ImageNotFound:
         return False
     return True
+
+
+def pull_image(client: docker.DockerClient, image: str) -> str | None:
+    """Pull ``image``; None on success, else why it could not be pulled (one line)."""
+    repository, _, tag = image.partition(":")
+    started = time.monotonic()
+    try:
+        with console.status(f"pulling {image}…"):
+            client.images.pull(repository, tag=tag or "latest")
+    except DockerException as error:
+        return first_line(str(getattr(error, "explanation", None) or error))
+    console.print(f"[green]✓[/] pulled {image} ({time.monotonic() - started:.1f}s)")
+    return None
 
 
 def ensure_image(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import docker
 from docker.errors import APIError, NotFound
 
-from parity.engine.images import MANAGED_LABEL
-
+# Every label name the harness writes, on containers, networks, volumes and images.
+MANAGED_LABEL = "org.fargate-parity.managed"
 SCOPE_LABEL = "org.fargate-parity.scope"
 RUN_LABEL = "org.fargate-parity.run"
 CHECKOUT_LABEL = "org.fargate-parity.checkout"
+TASK_LABEL = "org.fargate-parity.task"
+CONTAINER_LABEL = "org.fargate-parity.container"
+BUILT_BY_LABEL = "org.fargate-parity.built-by"
 
 
 def run_labels(*, scope: str, run_id: str, checkout: str | None = None) -> dict[str, str]:

@@ -20,7 +20,7 @@ from docker.errors import NotFound
 from docker.models.containers import Container
 
 from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image
-from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
+from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.errors import HarnessError, NotReady
 
 ALB_IMAGE = "fargate-parity/alb:nginx"
@@ -74,7 +74,7 @@ class LocalLoadBalancer:
             ImageBuild(tag=ALB_IMAGE, context=ALB_CONTEXT, dockerfile="Dockerfile"),
             certificates=certificates,
         )
-        ensure_port_free(self.host_port, purpose="the local load balancer")
+        claim_port(self.host_port, purpose="the local load balancer")
         self.client.containers.run(
             ALB_IMAGE,
             name=self.name,

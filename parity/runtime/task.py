@@ -33,14 +33,13 @@ from parity.assembly.taskdef import (
     TaskDefinition,
 )
 from parity.engine.baseimage import BASE_IMAGE
-from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
+from parity.engine.labels import CONTAINER_LABEL, TASK_LABEL
+from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.engine.secretinject import start_with_secrets, wrapped_argv, wrapper_mount
 from parity.errors import HarnessError, NotReady
 from parity.runtime.depgraph import StartPlan, plan_start
 from parity.secretvalue import SecretValue
 
-TASK_LABEL = "org.fargate-parity.task"
-CONTAINER_LABEL = "org.fargate-parity.container"
 HOLDER = "holder"
 NANOSECONDS = 1_000_000_000
 DEFAULT_START_TIMEOUT_S = 180.0
@@ -161,7 +160,7 @@ class LocalTask:
         """
         for container_port, host_port in self.placement.host_ports.items():
             if host_port is not None:
-                ensure_port_free(host_port, purpose=f"port {container_port} of {self.name}")
+                claim_port(host_port, purpose=f"port {container_port} of {self.name}")
         try:
             self._create_holder()
             self._create_volumes()

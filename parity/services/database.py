@@ -20,9 +20,15 @@ from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from parity.console import note, step
-from parity.engine.baseimage import ensure_base_image, try_pull
-from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
-from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
+from parity.engine.baseimage import ensure_base_image
+from parity.engine.images import (
+    ExtraCertificates,
+    ImageBuild,
+    ensure_image,
+    image_exists,
+    pull_image,
+)
+from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.engine.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
 from parity.errors import NotReady
 from parity.secretvalue import SecretValue
@@ -53,7 +59,7 @@ def resolve_image(
     """Return a usable DB image: the requested one, or the MariaDB stand-in."""
     if requested == MARIADB_IMAGE:
         return build_mariadb(client, resources=resources, certificates=certificates)
-    if image_exists(client, requested) or try_pull(client, requested):
+    if image_exists(client, requested) or pull_image(client, requested) is None:
         return requested
     if requested != DEFAULT_DB_IMAGE:
         raise NotReady(
@@ -85,7 +91,7 @@ def start_database(
 
     When it is not ready in time, the container is removed before the error surfaces."""
     if settings.host_port is not None:
-        ensure_port_free(settings.host_port, purpose="the local MySQL")
+        claim_port(settings.host_port, purpose="the local MySQL")
     api = client.api
     entrypoint, command = wrapped_argv(*image_argv(client, settings.image))
     created = api.create_container(

@@ -24,7 +24,7 @@ from localstack_client.config import get_service_endpoint
 
 from parity.console import note
 from parity.engine.labels import run_labels
-from parity.engine.ports import LOOPBACK_ADDRESS, ensure_port_free
+from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.errors import ConfigError, HarnessError
 
 DEFAULT_PORT = 4566
@@ -93,7 +93,7 @@ def start_moto(*, region: str, port: int | None) -> Emulator:
     from moto.server import ThreadedMotoServer
 
     if port:
-        ensure_port_free(port, purpose="the embedded AWS emulator (moto)")
+        claim_port(port, purpose="the embedded AWS emulator (moto)")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per call otherwise
     server = ThreadedMotoServer(ip_address=LOOPBACK_ADDRESS, port=port or 0, verbose=False)
     server.start()
@@ -104,7 +104,7 @@ def start_moto(*, region: str, port: int | None) -> Emulator:
 def start_localstack_emulator(
     *, region: str, port: int | None, labels: Mapping[str, str] | None
 ) -> Emulator:
-    from parity.services.localstack import start_localstack
+    from parity.services.localstack.launcher import start_localstack
 
     running = start_localstack(
         port=port,

@@ -20,7 +20,7 @@ from parity.assembly.apptasks import load_app_tasks
 from parity.assembly.synth import assembly_dir
 from parity.commands.dev import DevOptions, DevSession, dev, down, start_dev
 from parity.config.settings import HarnessSettings
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
+from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL, SCOPE_LABEL
 from parity.errors import MigrationFailed
 from parity.runtime import localrun
 from parity.runtime.localrun import (
@@ -30,7 +30,7 @@ from parity.runtime.localrun import (
     seed_and_resolve,
     start_service,
 )
-from parity.runtime.task import CONTAINER_LABEL, LocalTask
+from parity.runtime.task import LocalTask
 from parity.services.emulator import start_emulator
 from tests.integration.support import ProjectCopy
 

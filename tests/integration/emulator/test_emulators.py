@@ -25,15 +25,10 @@ from parity.engine.labels import run_labels
 from parity.runtime.devsecrets import DevSecrets, seed
 from parity.runtime.localrun import run_id_for
 from parity.services.emulator import Emulator, EmulatorKind, start_emulator
-from parity.services.localstack import (
-    HOST_READY_TIMEOUT_S,
-    HostInstall,
-    ensure_host_install,
-    health_fetcher,
-    is_host_localstack,
-    start_host_process,
-    wait_until_ready,
-)
+from parity.services.localstack.host import is_host_localstack, start_host_process
+from parity.services.localstack.install import HostInstall, ensure_host_install
+from parity.services.localstack.readiness import health_fetcher, wait_until_ready
+from parity.services.localstack.settings import HOST_READY_TIMEOUT_S
 from tests.integration.support import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -114,7 +109,9 @@ def test_stop_releases_the_endpoint(kind: EmulatorKind) -> None:
 
 KILLED_HARNESS = """
 import json, os
-from parity.services.localstack import HostInstall, health_fetcher, start_host_process, wait_until_ready
+from parity.services.localstack.host import start_host_process
+from parity.services.localstack.install import HostInstall
+from parity.services.localstack.readiness import health_fetcher, wait_until_ready
 process, port = start_host_process(HostInstall.default(), port=None)
 wait_until_ready(process, health_fetcher(f"http://127.0.0.1:{port}"), timeout_s=90)
 print(json.dumps({"port": port, "pid": process.process.pid}), flush=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,18 +14,14 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
-from parity.engine.images import MANAGED_LABEL
-from parity.errors import HarnessError, NotReady, PortInUse
-from parity.services import localstack
-from parity.services.localstack import (
-    AUTH_TOKEN_VARIABLE,
-    FREE_IMAGE,
-    LICENSED_IMAGE,
-    HostInstall,
-    InstallProgress,
-    ensure_host_install,
-    plan_localstack,
-)
+from parity.engine.labels import MANAGED_LABEL
+from parity.engine.ports import claim_port
+from parity.errors import HarnessError, NotReady
+from parity.services.localstack import container, host, readiness, settings
+from parity.services.localstack import install as install_module
+from parity.services.localstack.container import plan_localstack
+from parity.services.localstack.install import HostInstall, InstallProgress, ensure_host_install
+from parity.services.localstack.settings import AUTH_TOKEN_VARIABLE, FREE_IMAGE, LICENSED_IMAGE
 
 # -- which LocalStack runs --------------------------------------------------------------------
 
@@ -80,7 +75,7 @@ def test_an_auth_token_selects_the_latest_image() -> None:
 
 
 def test_the_container_publishes_on_loopback_only_and_gets_the_token_by_env() -> None:
-    arguments = localstack.container_run_arguments(
+    arguments = container.container_run_arguments(
         LICENSED_IMAGE,
         port=4566,
         labels={"org.fargate-parity.scope": "test"},
@@ -95,7 +90,7 @@ def test_the_container_publishes_on_loopback_only_and_gets_the_token_by_env() ->
 
 
 def test_without_a_token_the_container_gets_none() -> None:
-    arguments = localstack.container_run_arguments(FREE_IMAGE, port=4600, labels={}, environ={})
+    arguments = container.container_run_arguments(FREE_IMAGE, port=4600, labels={}, environ={})
     assert AUTH_TOKEN_VARIABLE not in arguments["environment"]
 
 
@@ -104,7 +99,7 @@ def test_without_a_token_the_container_gets_none() -> None:
 
 def test_host_mode_runs_the_runtime_module_of_its_own_venv(tmp_path: Path) -> None:
     install = HostInstall(tmp_path / "localstack-4.8.1")
-    assert localstack.host_command(install) == [
+    assert host.host_command(install) == [
         str(tmp_path / "localstack-4.8.1" / "bin" / "python"),
         "-m",
         "localstack.runtime.main",
@@ -112,7 +107,7 @@ def test_host_mode_runs_the_runtime_module_of_its_own_venv(tmp_path: Path) -> No
 
 
 def test_host_mode_listens_on_loopback_offline_with_fresh_state(tmp_path: Path) -> None:
-    environment = localstack.host_environment(
+    environment = host.host_environment(
         {"PATH": "/usr/bin", AUTH_TOKEN_VARIABLE: "ls-secret", "GATEWAY_LISTEN": ":4566"},
         port=4571,
         state_dir=tmp_path / "state",
@@ -223,7 +218,7 @@ def test_a_failing_install_step_names_the_log_and_its_last_line(tmp_path: Path) 
     seen: list[str] = []
     command = [sys.executable, "-c", "print('Collecting x'); raise SystemExit('no wheel for x')"]
     with pytest.raises(HarnessError, match="no wheel for x") as caught:
-        localstack.run_logged_step(command, log, seen.append)
+        install_module.run_logged_step(command, log, seen.append)
     assert str(log) in str(caught.value)
     assert "\n" not in str(caught.value)
     assert "Collecting x" in seen
@@ -233,8 +228,8 @@ def test_a_failing_install_step_names_the_log_and_its_last_line(tmp_path: Path) 
 # -- host mode: what a killed run left behind -------------------------------------------------
 
 
-def write_owner(root: Path, port: int, *, pid: int, owner: int) -> localstack.RunDirectory:
-    run = localstack.RunDirectory(root / str(port))
+def write_owner(root: Path, port: int, *, pid: int, owner: int) -> host.RunDirectory:
+    run = host.RunDirectory(root / str(port))
     run.state.mkdir(parents=True)
     run.owner.write_text(json.dumps({"pid": pid, "owner": owner}))
     return run
@@ -245,22 +240,22 @@ DEAD_PID = 2**22 + 1  # above Linux's pid_max, so never a live process
 
 def test_the_directory_of_a_run_whose_harness_died_is_removed(tmp_path: Path) -> None:
     run = write_owner(tmp_path, 4566, pid=DEAD_PID, owner=DEAD_PID)
-    localstack.remove_finished_runs(tmp_path)
+    host.remove_finished_runs(tmp_path)
     assert not run.path.exists()
 
 
 def test_a_run_whose_harness_lives_is_left_alone(tmp_path: Path) -> None:
     run = write_owner(tmp_path, 4566, pid=DEAD_PID, owner=os.getpid())
-    localstack.remove_finished_runs(tmp_path)
+    host.remove_finished_runs(tmp_path)
     assert run.state.exists()
     assert run.owner.exists()
 
 
 def test_a_stopped_runs_log_is_kept_until_the_next_start(tmp_path: Path) -> None:
-    run = localstack.RunDirectory(tmp_path / "4566")
+    run = host.RunDirectory(tmp_path / "4566")
     run.path.mkdir()
     run.log.write_text("Ready.")
-    localstack.remove_finished_runs(tmp_path)
+    host.remove_finished_runs(tmp_path)
     assert not run.path.exists()
 
 
@@ -268,18 +263,18 @@ def test_a_reused_pid_that_is_not_localstack_is_never_signalled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     signalled: list[int] = []
-    monkeypatch.setattr(localstack, "terminate_group", lambda pid, **_: signalled.append(pid))
+    monkeypatch.setattr(host, "terminate_group", lambda pid, **_: signalled.append(pid))
     run = write_owner(tmp_path, 4566, pid=os.getpid(), owner=DEAD_PID)
-    localstack.remove_finished_runs(tmp_path)
+    host.remove_finished_runs(tmp_path)
     assert signalled == []
     assert not run.path.exists()
 
 
 def test_a_garbled_owner_file_does_not_stop_the_cleanup(tmp_path: Path) -> None:
-    run = localstack.RunDirectory(tmp_path / "4566")
+    run = host.RunDirectory(tmp_path / "4566")
     run.path.mkdir()
     run.owner.write_text("{not json")
-    localstack.remove_finished_runs(tmp_path)
+    host.remove_finished_runs(tmp_path)
     assert not run.path.exists()
 
 
@@ -290,10 +285,10 @@ def test_the_command_line_of_a_process_is_read_in_full() -> None:
         [sys.executable, "-c", "import sys; sys.stdin.read()", long_argument], stdin=subprocess.PIPE
     )
     try:
-        assert localstack.is_host_localstack(process.pid)
+        assert host.is_host_localstack(process.pid)
     finally:
         process.communicate(b"")
-    assert not localstack.is_host_localstack(os.getpid())
+    assert not host.is_host_localstack(os.getpid())
 
 
 # -- readiness ---------------------------------------------------------------------------------
@@ -354,7 +349,7 @@ def test_ready_once_secrets_manager_and_ssm_are_available_or_running() -> None:
         calls.append(clock.now)
         return next(responses)
 
-    localstack.wait_until_ready(
+    readiness.wait_until_ready(
         FakeLocalStack(), fetch, timeout_s=10, clock=clock, pause=clock.advance
     )
     assert len(calls) == 4
@@ -365,7 +360,7 @@ def test_a_process_that_exits_fails_fast_with_its_log_tail(
 ) -> None:
     clock = FakeClock()
     with pytest.raises(NotReady, match=r"stopped \(exit code 1\) before it was ready") as caught:
-        localstack.wait_until_ready(
+        readiness.wait_until_ready(
             FakeLocalStack(exits_after_polls=2),
             lambda: None,
             timeout_s=60,
@@ -380,7 +375,7 @@ def test_a_process_that_exits_fails_fast_with_its_log_tail(
 def test_a_localstack_that_never_gets_ready_times_out_at_the_deadline() -> None:
     clock = FakeClock()
     with pytest.raises(NotReady, match="did not report secretsmanager and ssm ready within 5s"):
-        localstack.wait_until_ready(
+        readiness.wait_until_ready(
             FakeLocalStack(),
             lambda: health(secretsmanager="running", ssm="error"),
             timeout_s=5,
@@ -395,35 +390,7 @@ def test_a_localstack_that_never_gets_ready_times_out_at_the_deadline() -> None:
     [None, {}, {"services": "secretsmanager"}, health(secretsmanager="disabled", ssm="running")],
 )
 def test_health_documents_that_do_not_mean_ready(document: Mapping[str, Any] | None) -> None:
-    assert not localstack.services_ready(document, ("secretsmanager", "ssm"))
-
-
-def test_a_port_of_zero_or_none_claims_a_free_one() -> None:
-    assert localstack.claim_port(None) > 0
-    assert localstack.claim_port(0) > 0
-
-
-def test_a_port_something_listens_on_is_refused_with_one_line() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        taken = listener.getsockname()[1]
-        with pytest.raises(PortInUse, match=f"port {taken} on 127.0.0.1 is already in use"):
-            localstack.claim_port(taken)
-
-
-def test_a_port_with_only_time_wait_connections_left_counts_as_free() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        port = server.getsockname()[1]
-        client = socket.create_connection(("127.0.0.1", port))
-        accepted, _ = server.accept()
-        accepted.close()  # the server side closes first, so its end waits in TIME_WAIT
-        client.close()
-    assert localstack.claim_port(port) == port
+    assert not readiness.services_ready(document, ("secretsmanager", "ssm"))
 
 
 # -- container mode with a fake Docker client --------------------------------------------------
@@ -476,10 +443,10 @@ class FakeDocker:
 
 
 def test_a_container_left_by_a_killed_run_is_replaced() -> None:
-    port = localstack.claim_port(None)
+    port = claim_port(None, purpose="LocalStack")
     ours = FakeContainer(f"parity-localstack-{port}", {MANAGED_LABEL: "true"})
     client = FakeDocker(FakeContainers({ours.name: ours}))
-    started, bound_port = localstack.start_container(
+    started, bound_port = container.start_container(
         client,
         FREE_IMAGE,
         port=port,
@@ -491,11 +458,11 @@ def test_a_container_left_by_a_killed_run_is_replaced() -> None:
     assert client.containers.runs[0]["ports"] == {"4566/tcp": ("127.0.0.1", port)}
     assert started.exit_reason() is None
     started.stop()
-    assert started.container.stopped_with == localstack.STOP_GRACE_S
+    assert started.container.stopped_with == settings.STOP_GRACE_S
 
 
 def test_a_container_that_exited_reports_its_exit_code() -> None:
-    container = FakeContainer("parity-localstack-4566", status="exited", exit_code=3)
-    started = localstack.LocalStackContainer(container)
+    fake = FakeContainer("parity-localstack-4566", status="exited", exit_code=3)
+    started = container.LocalStackContainer(fake)
     assert started.exit_reason() == "exit code 3"
     assert started.log_tail(5) == "Ready.\n"

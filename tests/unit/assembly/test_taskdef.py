@@ -27,7 +27,7 @@ from parity.assembly.taskdef import (
 )
 from parity.errors import ConfigError, UnresolvableField
 
-from .conftest import EMULATOR_DB_SECRET_ARN, MIGRATION, SERVICE
+from ..conftest import EMULATOR_DB_SECRET_ARN, MIGRATION, SERVICE
 
 # -- the synthesized task definitions -----------------------------------------------------
 

@@ -9,7 +9,7 @@ import pytest
 from parity.assembly.cloud import LOCAL_IMAGE_REPOSITORY, CloudAssembly, load_assembly
 from parity.errors import ConfigError
 
-from .conftest import FIXTURES
+from ..conftest import FIXTURES
 
 
 def image_tag(assembly: CloudAssembly, stack: str, container_index: int) -> str:

@@ -35,8 +35,8 @@ from parity.runtime.overrides import (
 from parity.runtime.task import LocalTask, Placement
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
+from ..synthesized import synthesized_assembly
 from .conftest import HOST_PORT
-from .synthesized import synthesized_assembly
 
 
 def rows_of(inputs: ParityInputs, override: str, *, source_mounts: bool = False) -> list[ParityRow]:

@@ -8,8 +8,8 @@ import pytest
 
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.errors import ConfigError
-from parity.services import localstack
 from parity.services.emulator import Emulator, EmulatorKind, start_emulator
+from parity.services.localstack import launcher
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_localstack_is_started_with_run_labels_and_stopped_through_the_emulator(
         calls.append({"port": port, "labels": dict(labels)})
         return running
 
-    monkeypatch.setattr(localstack, "start_localstack", fake_start)
+    monkeypatch.setattr(launcher, "start_localstack", fake_start)
     emulator = start_emulator(EmulatorKind.LOCALSTACK, region="us-east-1", port=0)
     assert emulator.endpoint_url == "http://127.0.0.1:4571"
     assert calls[0]["port"] == 0

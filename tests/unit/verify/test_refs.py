@@ -14,7 +14,7 @@ from parity.verify.previous import (
     default_previous_ref,
     resolve_release,
 )
-from tests.unit.compat.conftest import Repository
+from tests.unit.verify.conftest import Repository
 
 
 def test_the_last_tag_reachable_from_head_is_the_previous_release(

@@ -1,4 +1,5 @@
-"""The local and prod task definitions of the real CDK app, and the parity inputs over them."""
+"""The real CDK app's local and prod task definitions, synthesized once per session; the
+parity inputs over them and their compose export."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import tomllib
 from typing import Any
 
 import pytest
+import yaml
 
 from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.commands.compose import render_compose
 from parity.commands.dev import SECRETS_FILE
 from parity.runtime.overrides import ParityInputs
 from parity.services.database import DEFAULT_DB_IMAGE
 
 from ..cdk.cdk_assembly import ENVIRONMENTS_DIR, PROJECT_ROOT
-from .synthesized import synthesized_assembly
+from ..synthesized import synthesized_assembly
 
 HOST_PORT = 8080
 
@@ -47,3 +50,16 @@ def inputs(local_tasks: AppTasks, prod_tasks: AppTasks) -> ParityInputs:
         db_image=DEFAULT_DB_IMAGE,
         secrets_file=SECRETS_FILE,
     )
+
+
+@pytest.fixture(scope="session")
+def rendered(local_tasks: AppTasks) -> str:
+    return render_compose(local_tasks, project_root=PROJECT_ROOT)
+
+
+@pytest.fixture(scope="session")
+def services(rendered: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(rendered)
+    assert set(document) == {"services"}
+    services: dict[str, Any] = document["services"]
+    return services

@@ -21,8 +21,8 @@ from parity.verify.previous import (
     resolve_release,
     with_previous_images,
 )
-from tests.unit.compat.conftest import Repository
-from tests.unit.compat.tasks import LARAVEL_ASSET, SIDECAR_IMAGE, app_tasks, image_asset
+from tests.unit.verify.conftest import Repository
+from tests.unit.verify.tasks import LARAVEL_ASSET, SIDECAR_IMAGE, app_tasks, image_asset
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 RELEASE = Release(ref="v1.0.0", sha=SHA)

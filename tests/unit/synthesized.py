@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..cdk.cdk_assembly import CDK_DIR, ENVIRONMENTS_DIR, PROJECT_ROOT, RESOURCES_DIR
+from .cdk.cdk_assembly import CDK_DIR, ENVIRONMENTS_DIR, PROJECT_ROOT, RESOURCES_DIR
 
 # cdk.json runs cdk/app.py, which has cdk/ on its path; the tests import the same package.
 if str(CDK_DIR) not in sys.path:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the synthesized cloud assemblies under fixtures/ and a local resolver."""
+"""Shared fixtures: the synthesized assemblies under assembly/fixtures/ and a local resolver."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from parity.assembly.taskdef import (
     service_task_definition,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "assembly" / "fixtures"
 SERVICE = "Laravel-Local-Service"
 MIGRATION = "Laravel-Local-Migration"
 LOCAL_ACCOUNT = "123456789012"

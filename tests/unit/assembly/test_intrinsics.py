@@ -8,7 +8,7 @@ from parity.assembly.cloud import CloudAssembly
 from parity.assembly.intrinsics import LocalOverride, OverrideKind, Resolver, StackScope
 from parity.errors import UnresolvableField
 
-from .conftest import EMULATOR_DB_SECRET_ARN, LOCAL_ACCOUNT, LOCAL_OVERRIDES, LOCAL_REGION
+from ..conftest import EMULATOR_DB_SECRET_ARN, LOCAL_ACCOUNT, LOCAL_OVERRIDES, LOCAL_REGION
 
 TEMPLATE: dict[str, Any] = {
     "Parameters": {
