@@ -34,7 +34,7 @@ def test(c: Context, unit: bool = False) -> None:
     """Run the whole suite: unit and integration tests on the embedded emulator, then the
     emulator-dependent integration tests again on LocalStack."""
     from parity.commands.suite import SuiteRun, run_pytest
-    from parity.services.emulator import EmulatorKind
+    from parity.config.settings import EmulatorKind
 
     with harness_errors():
         if unit:
@@ -67,7 +67,7 @@ def test(c: Context, unit: bool = False) -> None:
 def test_integration(c: Context, emulator: str = "moto", previous: str = "") -> None:
     """Prove ordering, parity and rollback safety with real containers; writes JUnit XML."""
     from parity.commands.suite import SuiteRun, run_pytest
-    from parity.services.emulator import EmulatorKind
+    from parity.config.settings import EmulatorKind
 
     with harness_errors():
         kind = EmulatorKind.parse(emulator)
@@ -133,8 +133,7 @@ def dev(
     """Run the app locally: synth, build, MySQL + AWS emulator, migration gate, service."""
     from parity.commands.dev import DevOptions
     from parity.commands.dev import dev as run_dev
-    from parity.config.settings import HarnessSettings
-    from parity.services.emulator import EmulatorKind
+    from parity.config.settings import EmulatorKind, HarnessSettings
 
     with harness_errors():
         options = DevOptions(
@@ -187,11 +186,10 @@ def deploy(
     """Synth and check, deploy the migration stack, gate on the migration, deploy the service."""
     from parity.assembly import synth as cdk
     from parity.assembly.checks import check_environment_templates
-    from parity.config.settings import HarnessSettings
+    from parity.config.settings import EmulatorKind, HarnessSettings
     from parity.deploy.backends import diff_for, open_backend
     from parity.deploy.flow import DeployOptions, PreDeploySteps, new_deploy_id
     from parity.deploy.flow import deploy as run_deploy
-    from parity.services.emulator import EmulatorKind
 
     with harness_errors():
         options = DeployOptions(
@@ -263,8 +261,8 @@ def show_parity(
     c: Context, env: str = "prod", port: int = 8080, source_mounts: bool = False
 ) -> None:
     """List every named local override next to the value ENV's deployed task definition has."""
+    from parity.commands.report import parity_report, parity_table
     from parity.config.settings import HarnessSettings
-    from parity.runtime.overrides import parity_report, parity_table
 
     with harness_errors():
         rows = parity_report(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from bench.measure import BenchError, Stopwatch, wait_for_200
 from parity.assembly.apptasks import AppTasks
 from parity.engine.baseimage import BASE_IMAGE
-from parity.engine.labels import run_labels
+from parity.engine.labels import Scope, run_labels
 
 DB_READY_QUERY = (
     'MYSQL_PWD="$MYSQL_PASSWORD" mysql --protocol=TCP -h127.0.0.1 -u"$MYSQL_USER" '
@@ -30,7 +30,7 @@ DB_READY_TIMEOUT_S = 90.0
 DB_POLL_INTERVAL_S = 0.25
 FIRST_200_TIMEOUT_S = 120.0
 MIGRATION_TIMEOUT_S = 300.0
-BASELINE_SCOPE = "bench"
+BASELINE_SCOPE = Scope.BENCH
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,7 +41,7 @@ from parity.assembly import synth as cdk
 from parity.assembly.apptasks import stack_names
 from parity.assembly.checks import check_environment_templates
 from parity.commands.dev import down
-from parity.config.settings import HarnessSettings
+from parity.config.settings import LOCAL_ENVIRONMENT, HarnessSettings
 from parity.console import note
 from parity.deploy.backends import diff_for, open_backend
 from parity.deploy.flow import (
@@ -58,7 +58,6 @@ from parity.deploy.flow import deploy as run_deploy
 from parity.engine.daemon import ensure_engine
 from parity.engine.labels import CONTAINER_LABEL, TASK_LABEL
 
-LOCAL_ENV = "local"
 MIGRATION_TIMEOUT_S = 300.0
 EXIT_EVENT_WAIT_S = 5.0
 ECS_SEED = 2026
@@ -191,23 +190,25 @@ def deploy_local(project_root: Path, *, port: int) -> GateClock:
     """What `invoke deploy --env local --port PORT` does in ``project_root`` (run it in a
     fresh process: ``bench.entry deploy``), with the gate's timing observed."""
     options = DeployOptions(
-        environment=LOCAL_ENV,
+        environment=LOCAL_ENVIRONMENT,
         deploy_id=new_deploy_id(),
         migration_timeout_s=MIGRATION_TIMEOUT_S,
     )
     steps = PreDeploySteps(
-        synth=lambda: cdk.synth(project_root=project_root, env=LOCAL_ENV),
-        check=lambda: check_environment_templates(cdk.assembly_dir(project_root), LOCAL_ENV),
-        diff=lambda: diff_for(LOCAL_ENV, project_root=project_root),
+        synth=lambda: cdk.synth(project_root=project_root, env=LOCAL_ENVIRONMENT),
+        check=lambda: check_environment_templates(
+            cdk.assembly_dir(project_root), LOCAL_ENVIRONMENT
+        ),
+        diff=lambda: diff_for(LOCAL_ENVIRONMENT, project_root=project_root),
     )
     with open_backend(
-        LOCAL_ENV,
+        LOCAL_ENVIRONMENT,
         project_root=project_root,
         settings=HarnessSettings.from_environ(),
         local_port=port,
         emulator_port=0,
     ) as backend:
-        clock = GateClock(backend, ensure_engine(), service_stack=stack_names(LOCAL_ENV)[1])
+        clock = GateClock(backend, ensure_engine(), service_stack=stack_names(LOCAL_ENVIRONMENT)[1])
         run_deploy(options, backend=clock, project_root=project_root, pre_deploy=steps)
     return clock
 

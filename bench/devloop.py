@@ -22,14 +22,11 @@ from bench.measure import (
     wait_for_200,
 )
 from bench.project import ProjectCopy
-from parity.assembly.apptasks import build_app_images
-from parity.commands.dev import prepare_assembly
-from parity.config.settings import HarnessSettings
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, TASK_LABEL
-from parity.runtime.localrun import run_id_for
+from parity.config.settings import LOCAL_ENVIRONMENT, HarnessSettings
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, TASK_LABEL, Scope
+from parity.runtime.bringup import prepare_assembly
+from parity.runtime.localrun import build_app_images, run_id_for
 
-DEV_SCOPE = "dev"
-LOCAL_ENV = "local"
 FIRST_200_TIMEOUT_S = 60.0
 UNACCOUNTED = "between steps (interpreter start-up and imports, assembly, secrets, Docker calls)"
 FRESH_RUN_TIMEOUT_S = 1800.0
@@ -93,13 +90,13 @@ def with_unaccounted(steps: dict[str, float], elapsed: float) -> dict[str, float
 
 def prime(project: ProjectCopy, client: docker.DockerClient, settings: HarnessSettings) -> None:
     """Synthesize the copy and build its images (cached when unchanged): the warm state."""
-    prepare_assembly(project.root, LOCAL_ENV)
+    prepare_assembly(project.root, LOCAL_ENVIRONMENT)
     build_app_images(client, project.app_tasks(), certificates=settings.certificates())
 
 
 def remove_service_tasks(client: docker.DockerClient, project_root: Path) -> None:
     """Stop only the service task of a dev run; MySQL keeps running (the hot state)."""
-    filters = [f"{SCOPE_LABEL}={DEV_SCOPE}", f"{RUN_LABEL}={run_id_for(project_root)}"]
+    filters = [f"{SCOPE_LABEL}={Scope.DEV}", f"{RUN_LABEL}={run_id_for(project_root)}"]
     for container in client.containers.list(all=True, filters={"label": filters}):
         if "-service-" in container.labels.get(TASK_LABEL, ""):
             with contextlib.suppress(NotFound, APIError):

@@ -25,8 +25,7 @@ GATE_RESULT_PREFIX = "gate-timing: "
 
 def run_dev(project_root: Path, *, port: int, source_mounts: bool) -> None:
     from parity.commands.dev import DevOptions, dev
-    from parity.config.settings import HarnessSettings
-    from parity.services.emulator import EmulatorKind
+    from parity.config.settings import EmulatorKind, HarnessSettings
 
     options = DevOptions(
         port=port,

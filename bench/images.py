@@ -18,13 +18,8 @@ from bench.edits import CONTROLLER
 from bench.measure import BenchError, Figure, Stopwatch, median_figure, ratio_figure
 from bench.project import ProjectCopy
 from parity.console import note
-from parity.engine.images import (
-    MANAGED_LABEL,
-    ImageBuild,
-    build_image,
-    context_archive,
-    image_exists,
-)
+from parity.engine.images import ImageBuild, build_image, context_archive, image_exists
+from parity.engine.labels import MANAGED_LABEL
 
 NAIVE_DIR = Path(__file__).parent / "naive"
 NAIVE_DOCKERFILE = "Dockerfile-nginx-naive"

@@ -20,6 +20,7 @@ from docker.errors import APIError, ImageNotFound
 
 from parity.assembly.apptasks import AppTasks, load_app_tasks
 from parity.assembly.synth import assembly_dir
+from parity.config.settings import LOCAL_ENVIRONMENT
 
 # What `invoke dev` and `invoke deploy --env local` read (the synth inputs).
 PROJECT_FILES = (
@@ -78,7 +79,7 @@ class ProjectCopy:
 
     def app_tasks(self) -> AppTasks:
         """The task definitions of the copy's last synth."""
-        return load_app_tasks(assembly_dir(self.root), env="local")
+        return load_app_tasks(assembly_dir(self.root), env=LOCAL_ENVIRONMENT)
 
     def image_tags(self) -> tuple[str, str]:
         """(laravel image, nginx image) of the copy's last synth."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
-
 from parity.assembly.cloud import CloudAssembly, DockerImageAsset, load_assembly
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.taskdef import (
@@ -21,7 +19,6 @@ from parity.assembly.taskdef import (
     output_task_definition,
     service_task_definition,
 )
-from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image
 from parity.errors import ConfigError
 
 MIGRATION_TASK_OUTPUT = "TaskDefinitionArn"
@@ -92,29 +89,4 @@ def load_app_tasks(assembly_dir: Path, *, env: str) -> AppTasks:
         migration=migration,
         service=service,
         watched_container=watched,
-    )
-
-
-def build_app_images(
-    client: docker.DockerClient,
-    tasks: AppTasks,
-    *,
-    certificates: ExtraCertificates,
-    rebuild: bool = False,
-) -> tuple[str, ...]:
-    """Build every image asset the tasks run (cached by asset hash); return the tags."""
-    return tuple(
-        ensure_image(
-            client,
-            ImageBuild(
-                tag=asset.local_image,
-                context=asset.directory,
-                dockerfile=asset.dockerfile,
-                target=asset.build_target,
-                build_args=asset.build_args,
-            ),
-            certificates=certificates,
-            rebuild=rebuild,
-        )
-        for asset in tasks.image_assets
     )

@@ -22,17 +22,17 @@ from parity.assembly.apptasks import AppTasks, load_app_tasks
 from parity.assembly.cloud import DockerImageAsset
 from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import ContainerSpec, DependencyCondition, HealthCheck, TaskDefinition
-from parity.commands.dev import (
-    LOCAL_ENV,
-    SECRETS_FILE,
-    DevOptions,
-    prepare_assembly,
-    published_container_port,
+from parity.config.settings import (
+    DEFAULT_DB_IMAGE,
+    DEFAULT_HTTP_PORT,
+    LOCAL_ENVIRONMENT,
+    EmulatorKind,
 )
 from parity.engine.baseimage import BASE_IMAGE
-from parity.engine.labels import CONTAINER_LABEL, MANAGED_LABEL, SCOPE_LABEL, TASK_LABEL
+from parity.engine.labels import CONTAINER_LABEL, MANAGED_LABEL, SCOPE_LABEL, TASK_LABEL, Scope
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
+from parity.runtime.bringup import SECRETS_FILE, prepare_assembly, published_container_port
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.runtime.localrun import database_settings
 from parity.runtime.overrides import (
@@ -43,8 +43,7 @@ from parity.runtime.overrides import (
 )
 from parity.runtime.task import HOLDER
 from parity.secretvalue import SecretValue
-from parity.services.database import DEFAULT_DB_IMAGE
-from parity.services.emulator import EmulatorKind, start_emulator
+from parity.services.emulator import start_emulator
 
 # compose passes the credentials as env, so the probe can read them inside the container.
 COMPOSE_DB_READY_PROBE = (
@@ -60,7 +59,6 @@ ASSET_SOURCE_DIR = Path("resources")
 DB_SERVICE = "mysql"
 # The variable HarnessSettings reads, so `invoke dev` and compose pick the same image.
 DB_IMAGE_VARIABLE = "PARITY_DB_IMAGE"
-COMPOSE_SCOPE = "compose"
 # A task that shares its namespace between containers, or publishes a port, gets a holder.
 HOLDERS = {TaskKind.SERVICE: HOLDER, TaskKind.MIGRATION: f"{TaskKind.MIGRATION}-{HOLDER}"}
 # Compose's conditions for ECS dependsOn. COMPLETE ("exited, any code") has none:
@@ -121,7 +119,7 @@ class ComposeExport:
 
 def export_compose(project_root: Path) -> ComposeExport:
     """``invoke compose``: write the compose file and the secret env files it reads."""
-    tasks = load_app_tasks(prepare_assembly(project_root, LOCAL_ENV), env=LOCAL_ENV)
+    tasks = load_app_tasks(prepare_assembly(project_root), env=LOCAL_ENVIRONMENT)
     rendered = render_compose(tasks, project_root=project_root)
     env_files = write_env_files(project_root, env_file_values(project_root, tasks))
     compose_file = project_root / COMPOSE_FILE
@@ -135,7 +133,7 @@ def render_compose(tasks: AppTasks, *, project_root: Path) -> str:
     header = HEADER.format(
         holder=HOLDERS[TaskKind.SERVICE],
         loopback=LOOPBACK_ADDRESS,
-        port=DevOptions.port,
+        port=DEFAULT_HTTP_PORT,
         db=DB_SERVICE,
         variable=DB_IMAGE_VARIABLE,
         db_image=DEFAULT_DB_IMAGE,
@@ -161,7 +159,7 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
         holder = HOLDERS[kind] if _needs_holder(task) else None
         if holder is not None:
             host_ports = (
-                {published_container_port(tasks): DevOptions.port}
+                {published_container_port(tasks): DEFAULT_HTTP_PORT}
                 if kind is TaskKind.SERVICE
                 else {}
             )
@@ -309,7 +307,7 @@ def _database_service() -> dict[str, Any]:
             "retries": 120,
             "start_period": "0s",
         },
-        "labels": {MANAGED_LABEL: "true", SCOPE_LABEL: COMPOSE_SCOPE, CONTAINER_LABEL: DB_SERVICE},
+        "labels": {MANAGED_LABEL: "true", SCOPE_LABEL: Scope.COMPOSE.value, CONTAINER_LABEL: DB_SERVICE},
     }
 
 
@@ -336,7 +334,7 @@ def _build(asset: DockerImageAsset, *, project_root: Path) -> dict[str, Any]:
 def _labels(kind: TaskKind, name: str) -> dict[str, str]:
     return {
         MANAGED_LABEL: "true",
-        SCOPE_LABEL: COMPOSE_SCOPE,
+        SCOPE_LABEL: Scope.COMPOSE.value,
         TASK_LABEL: str(kind),
         CONTAINER_LABEL: name,
     }

@@ -6,157 +6,97 @@ import secrets as random_tokens
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
-
-from parity.assembly.apptasks import AppTasks, build_app_images, load_app_tasks
-from parity.assembly.synth import assembly_dir, synth, synth_is_stale
-from parity.config.settings import HarnessSettings
+from parity.config.settings import DEFAULT_HTTP_PORT, EmulatorKind, HarnessSettings
 from parity.console import console, note, step
-from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
 from parity.engine.labels import (
     CONTAINER_LABEL,
     RUN_LABEL,
     SCOPE_LABEL,
+    Scope,
     remove_labelled,
-    run_labels,
 )
 from parity.errors import ConfigError
-from parity.runtime.devsecrets import stored_values
-from parity.runtime.localrun import (
-    LocalContext,
-    LogPrinter,
-    ensure_app_database,
-    ensure_network,
-    run_id_for,
-    run_migration,
-    seed_and_resolve,
-    service_bind_mounts,
-    start_service,
+from parity.runtime.bringup import (
+    MIGRATION_TASK,
+    SECRETS_FILE,
+    SERVICE_TASK,
+    LocalRun,
+    bring_up,
+    build_app,
+    published_container_port,
+    remove_task,
+    service_task_names,
 )
-from parity.runtime.overrides import source_mount_environment
+from parity.runtime.devsecrets import stored_values
+from parity.runtime.localrun import LogPrinter, run_id_for, run_migration, start_service
+from parity.runtime.overrides import service_bind_mounts, source_mount_environment
 from parity.runtime.task import LocalTask, redactor
-from parity.services.emulator import Emulator, EmulatorKind, start_emulator
+from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
-DEV_SCOPE = "dev"
-LOCAL_DEPLOY_SCOPE = "local"  # parity.deploy.local
-COMPAT_SCOPE = "compat"  # parity.verify.previous
-LOCAL_ENV = "local"
-SECRETS_FILE = Path(".local") / "secrets.json"
+# Everything a checkout's local runs start; `invoke down` removes all of it.
+LOCAL_SCOPES = (Scope.DEV, Scope.LOCAL_DEPLOY, Scope.COMPAT)
 
 
 @dataclass(frozen=True, kw_only=True)
 class DevOptions:
-    port: int = 8080
+    port: int = DEFAULT_HTTP_PORT
     db_port: int | None = None
     detach: bool = False
     source_mounts: bool = False
     migration_timeout_s: float = 300.0
     emulator: EmulatorKind = EmulatorKind.MOTO
-    emulator_port: int = 4566
+    emulator_port: int = DEFAULT_EMULATOR_PORT
 
 
 @dataclass(frozen=True)
 class DevSession:
     url: str
     service: LocalTask
-    context: LocalContext
-
-
-def prepare_assembly(project_root: Path, env: str) -> Path:
-    """Synthesize when cdk/ (or another synth input) changed since the last synth."""
-    if synth_is_stale(project_root, env=env):
-        with step("cdk synth (inputs changed)"):
-            synth(project_root=project_root, env=env)
-    return assembly_dir(project_root)
-
-
-def local_context(
-    client: docker.DockerClient, project_root: Path, emulator: Emulator, *, scope: str
-) -> LocalContext:
-    run_id = run_id_for(project_root)
-    name = f"parity-{scope}-{run_id}"
-    context = LocalContext(
-        client=client,
-        scope=scope,
-        run_id=run_id,
-        network=name,
-        db_host=f"{name}-mysql",
-        emulator=emulator,
-        secrets_file=project_root / SECRETS_FILE,
-    )
-    ensure_network(client, context.network, context.labels)
-    return context
+    run: LocalRun
 
 
 def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> DevSession:
     """Build, start the backing services, run the migration gate, start the service."""
-    assembly = prepare_assembly(project_root, LOCAL_ENV)
-    client = ensure_engine()
-    ensure_base_image(client)
-    tasks = load_app_tasks(assembly, env=LOCAL_ENV)
-    certificates = settings.certificates()
-    build_app_images(client, tasks, certificates=certificates)
-    service_port = published_container_port(tasks)
-    with step(f"AWS emulator ({options.emulator.value})"):
-        emulator = start_emulator(
-            options.emulator,
-            region=tasks.region,
-            port=options.emulator_port,
-            labels=run_labels(scope=DEV_SCOPE, run_id=run_id_for(project_root)),
-        )
-    context = local_context(client, project_root, emulator, scope=DEV_SCOPE)
-    resolved = seed_and_resolve(context, tasks)
-    ensure_app_database(
-        context,
-        tasks,
-        resolved,
-        requested_image=settings.db_image,
-        resources=project_root / "resources",
-        certificates=certificates,
-        host_port=options.db_port,
+    built = build_app(project_root, settings)
+    service_port = published_container_port(built.tasks)
+    run = bring_up(
+        built,
+        project_root=project_root,
+        settings=settings,
+        scope=Scope.DEV,
+        emulator=options.emulator,
+        emulator_port=options.emulator_port,
+        db_port=options.db_port,
     )
-    prefix = f"parity-{DEV_SCOPE}-{context.run_id}"
+    tasks = run.tasks
     run_migration(
-        context,
+        run.context,
         tasks,
-        resolved,
-        task_name=f"{prefix}-migration-{random_tokens.token_hex(2)}",
+        run.secrets,
+        task_name=run.task_name(MIGRATION_TASK, random_tokens.token_hex(2)),
         timeout_s=options.migration_timeout_s,
     )
-    remove_service_tasks(client, context)
+    remove_service_tasks(run)
     service = start_service(
-        context,
+        run.context,
         tasks,
-        resolved,
-        task_name=f"{prefix}-service-{random_tokens.token_hex(2)}",
+        run.secrets,
+        task_name=run.task_name(SERVICE_TASK, random_tokens.token_hex(2)),
         host_ports={service_port: options.port or None},
         bind_mounts=service_bind_mounts(project_root, tasks) if options.source_mounts else None,
         added_environment=source_mount_environment(tasks) if options.source_mounts else None,
     )
     url = f"http://127.0.0.1:{service.host_port(service_port)}/"
     console.print(f"[bold green]ready:[/] {url}")
-    return DevSession(url=url, service=service, context=context)
+    return DevSession(url=url, service=service, run=run)
 
 
-def published_container_port(tasks: AppTasks) -> int:
-    """The service's one port mapping (nginx's), which the ALB target group would hit."""
-    ports = [p.container_port for c in tasks.service.containers for p in c.port_mappings]
-    if len(ports) != 1:
-        raise ConfigError(
-            f"the service task maps {len(ports)} ports; the local run publishes exactly one"
-        )
-    return ports[0]
-
-
-def remove_service_tasks(client: docker.DockerClient, context: LocalContext) -> None:
+def remove_service_tasks(run: LocalRun) -> None:
     """Remove service tasks a previous dev run left (re-running dev is idempotent)."""
-    for container in client.containers.list(
-        all=True,
-        filters={"label": [f"{SCOPE_LABEL}={context.scope}", f"{RUN_LABEL}={context.run_id}"]},
-    ):
-        if "-service-" in container.name:
-            container.remove(force=True, v=True)
+    context = run.context
+    for name in service_task_names(run.client, scope=context.scope, run_id=context.run_id):
+        remove_task(run.client, name, stop_timeout_s=0)
 
 
 def dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> None:
@@ -170,7 +110,7 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> N
         down(project_root)
         raise
     if options.detach:
-        session.context.emulator.stop()
+        session.run.emulator.stop()
         note("detached; `invoke logs` shows output, `invoke down` removes everything")
         return
     note("streaming logs; Ctrl-C stops and removes everything")
@@ -181,7 +121,7 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> N
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
-        session.context.emulator.stop()
+        session.run.emulator.stop()
         down(project_root)
 
 
@@ -191,13 +131,13 @@ def down(project_root: Path) -> int:
     with step("removing local containers, networks and volumes"):
         return sum(
             remove_labelled(client, scope=scope, run_id=run_id_for(project_root))
-            for scope in (DEV_SCOPE, LOCAL_DEPLOY_SCOPE, COMPAT_SCOPE)
+            for scope in LOCAL_SCOPES
         )
 
 
 def logs(project_root: Path, container: str | None, *, tail: int) -> None:
     client = ensure_engine()
-    filters = [f"{SCOPE_LABEL}={DEV_SCOPE}", f"{RUN_LABEL}={run_id_for(project_root)}"]
+    filters = [f"{SCOPE_LABEL}={Scope.DEV}", f"{RUN_LABEL}={run_id_for(project_root)}"]
     if container:
         filters.append(f"{CONTAINER_LABEL}={container}")
     found = client.containers.list(all=True, filters={"label": filters})

@@ -13,10 +13,10 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from parity.config.settings import EmulatorKind
 from parity.console import console
 from parity.engine.daemon import ensure_engine
 from parity.errors import HarnessError
-from parity.services.emulator import EmulatorKind
 
 NO_TESTS_COLLECTED = 5
 

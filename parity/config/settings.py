@@ -11,16 +11,64 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
-from parity.engine.images import HOST_BUNDLE_NAME, ExtraCertificates
 from parity.errors import ConfigError
-from parity.services.database import DEFAULT_DB_IMAGE
-from parity.services.emulator import EmulatorKind
 
 FALSE_WORDS = {"0", "false", "no", "off"}
+# The CDK app's environment that local runs (dev, deploy --env local, checks) use.
+LOCAL_ENVIRONMENT = "local"
+# Where `invoke dev` serves the app: http://127.0.0.1:8080/.
+DEFAULT_HTTP_PORT = 8080
+# Aurora MySQL 3 is the mysql:8.0 family.
+DEFAULT_DB_IMAGE = "mysql:8.0"
+HOST_CA_BUNDLES = (
+    Path("/etc/ssl/certs/ca-certificates.crt"),
+    Path("/etc/pki/tls/certs/ca-bundle.crt"),
+    Path("/etc/ssl/cert.pem"),
+)
+HOST_BUNDLE_NAME = "host-ca-bundle.crt"
+
+
+class EmulatorKind(Enum):
+    MOTO = "moto"
+    LOCALSTACK = "localstack"
+    EXTERNAL = "external"
+
+    @classmethod
+    def parse(cls, value: str) -> EmulatorKind:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            valid = ", ".join(kind.value for kind in cls)
+            raise ConfigError(f"unknown emulator {value!r}; choose one of: {valid}") from None
+
+
+@dataclass(frozen=True)
+class ExtraCertificates:
+    """PEM bundles added to a build context under ``certs/`` (name → PEM text)."""
+
+    bundles: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_host(
+        cls, *, enabled: bool = True, extra_files: Iterable[Path] = ()
+    ) -> ExtraCertificates:
+        """The host's CA bundle (when enabled and present) plus any explicitly named files."""
+        bundles: dict[str, str] = {}
+        if enabled:
+            host_bundle = next((path for path in HOST_CA_BUNDLES if path.is_file()), None)
+            if host_bundle is not None:
+                bundles[HOST_BUNDLE_NAME] = host_bundle.read_text()
+        for path in extra_files:
+            bundles[f"extra-{path.stem}.crt"] = path.read_text()
+        return cls(bundles=bundles)
+
+
+NO_EXTRA_CERTIFICATES = ExtraCertificates()
 
 
 @dataclass(frozen=True)

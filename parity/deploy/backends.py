@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from parity.config.settings import HarnessSettings
+from parity.config.settings import EmulatorKind, HarnessSettings
 from parity.deploy.flow import DeployBackend
-from parity.services.emulator import EmulatorKind
 
 LOCAL_ENVIRONMENT = "local"
 

@@ -8,7 +8,6 @@ traffic moves to it, and only then is the old task stopped (minimumHealthyPercen
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -16,10 +15,13 @@ from pathlib import Path
 
 import docker
 
-from parity.assembly.apptasks import AppTasks, build_app_images, load_app_tasks, stack_names
-from parity.commands.dev import LOCAL_DEPLOY_SCOPE as LOCAL_SCOPE
-from parity.commands.dev import local_context, published_container_port
-from parity.config.settings import HarnessSettings
+from parity.assembly.apptasks import AppTasks, stack_names
+from parity.config.settings import (
+    DEFAULT_HTTP_PORT,
+    LOCAL_ENVIRONMENT,
+    EmulatorKind,
+    HarnessSettings,
+)
 from parity.deploy.flow import (
     ContainerResult,
     LogSink,
@@ -27,22 +29,23 @@ from parity.deploy.flow import (
     MigrationRun,
     MigrationTask,
 )
-from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, TASK_LABEL
+from parity.engine.labels import Scope
 from parity.errors import DeployError, HarnessError
-from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
-from parity.runtime.localrun import (
-    LocalContext,
-    ResolvedSecrets,
-    ensure_app_database,
-    placement,
-    run_id_for,
-    seed_and_resolve,
-    start_service,
+from parity.runtime.bringup import (
+    MIGRATION_TASK,
+    SERVICE_TASK,
+    LocalRun,
+    bring_up,
+    build_app,
+    published_container_port,
+    remove_task,
+    service_task_names,
 )
+from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
+from parity.runtime.localrun import LocalContext, placement, start_service
 from parity.runtime.task import LocalTask, TaskTimeout
-from parity.services.emulator import Emulator, EmulatorKind, start_emulator
+from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
 HEALTH_PATH = "/healthz"
 TARGET_TIMEOUT_S = 60.0
@@ -58,45 +61,40 @@ def task_definition_id(tasks: AppTasks) -> str:
 class LocalBackend:
     project_root: Path
     settings: HarnessSettings
-    host_port: int = 8080
+    host_port: int = DEFAULT_HTTP_PORT
     emulator_kind: EmulatorKind = EmulatorKind.MOTO
-    emulator_port: int = 4566
+    emulator_port: int = DEFAULT_EMULATOR_PORT
     client: docker.DockerClient = field(init=False)
-    _tasks: AppTasks | None = field(default=None, init=False)
-    _context: LocalContext | None = field(default=None, init=False)
-    _secrets: ResolvedSecrets | None = field(default=None, init=False)
+    _run: LocalRun | None = field(default=None, init=False)
     _migrations: dict[str, LocalTask] = field(default_factory=dict, init=False)
-    _emulator: Emulator | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.client = ensure_engine()
-
-    @property
-    def prefix(self) -> str:
-        return f"parity-{LOCAL_SCOPE}-{run_id_for(self.project_root)}"
 
     @property
     def balancer(self) -> LocalLoadBalancer:
         context = self.context
         return LocalLoadBalancer(
             self.client,
-            name=f"{self.prefix}-alb",
+            name=f"{context.network}-alb",
             network=context.network,
             labels=context.labels,
             host_port=self.host_port,
         )
 
     @property
-    def context(self) -> LocalContext:
-        if self._context is None:
+    def run(self) -> LocalRun:
+        if self._run is None:
             raise HarnessError("the local migration stack must be deployed first")
-        return self._context
+        return self._run
+
+    @property
+    def context(self) -> LocalContext:
+        return self.run.context
 
     @property
     def tasks(self) -> AppTasks:
-        if self._tasks is None:
-            raise HarnessError("the local migration stack must be deployed first")
-        return self._tasks
+        return self.run.tasks
 
     # -- DeployBackend -------------------------------------------------------------------
 
@@ -104,7 +102,7 @@ class LocalBackend:
         """The flow's file lock already allows one deploy per environment on this machine."""
 
     def deploy_stack(self, stack_name: str) -> None:
-        migration_stack, service_stack = stack_names("local")
+        migration_stack, service_stack = stack_names(LOCAL_ENVIRONMENT)
         if stack_name == migration_stack:
             self._prepare()
         elif stack_name == service_stack:
@@ -113,7 +111,7 @@ class LocalBackend:
             raise DeployError(f"the local backend does not deploy {stack_name}")
 
     def migration_task(self) -> MigrationTask:
-        if self._tasks is None:
+        if self._run is None:
             self._prepare()
         return MigrationTask(
             task_definition=task_definition_id(self.tasks),
@@ -121,13 +119,13 @@ class LocalBackend:
         )
 
     def start_migration(self, task: MigrationTask, *, client_token: str) -> MigrationRun:
-        name = f"{self.prefix}-migration-{client_token[:8]}"
+        name = self.run.task_name(MIGRATION_TASK, client_token[:8])
         if name not in self._migrations:
             local = LocalTask(
                 self.client,
                 self.tasks.migration,
                 placement(self.context, name),
-                secrets=self._resolved().migration,
+                secrets=self.run.secrets.migration,
             )
             local.start()
             self._migrations[name] = local
@@ -169,41 +167,23 @@ class LocalBackend:
         )
 
     def close(self) -> None:
-        if self._emulator is not None:
-            self._emulator.stop()
-            self._emulator = None
+        if self._run is not None:
+            self._run.emulator.stop()
 
     # -- steps -------------------------------------------------------------------------
 
     def _prepare(self) -> None:
         """Images, emulator, secrets and MySQL: what the migration stack's deploy provides."""
-        assembly_dir = self.project_root / "cdk.out"
-        ensure_base_image(self.client)
-        tasks = load_app_tasks(assembly_dir, env="local")
-        certificates = self.settings.certificates()
-        build_app_images(self.client, tasks, certificates=certificates)
-        if self._emulator is None:
-            self._emulator = start_emulator(
-                self.emulator_kind, region=tasks.region, port=self.emulator_port
-            )
-        context = local_context(self.client, self.project_root, self._emulator, scope=LOCAL_SCOPE)
-        secrets = seed_and_resolve(context, tasks)
-        ensure_app_database(
-            context,
-            tasks,
-            secrets,
-            requested_image=self.settings.db_image,
-            resources=self.project_root / "resources",
-            certificates=certificates,
-            host_port=None,
+        built = build_app(self.project_root, self.settings)
+        self._run = bring_up(
+            built,
+            project_root=self.project_root,
+            settings=self.settings,
+            scope=Scope.LOCAL_DEPLOY,
+            emulator=self.emulator_kind,
+            emulator_port=self.emulator_port,
         )
-        self._tasks, self._context, self._secrets = tasks, context, secrets
-        self.balancer.ensure_running(certificates)
-
-    def _resolved(self) -> ResolvedSecrets:
-        if self._secrets is None:
-            raise HarnessError("the local migration stack must be deployed first")
-        return self._secrets
+        self.balancer.ensure_running(built.certificates)
 
     def _replace_service(self) -> None:
         """Start the new task, move traffic once it is healthy, then stop the old ones."""
@@ -212,8 +192,8 @@ class LocalBackend:
         new = start_service(
             self.context,
             self.tasks,
-            self._resolved(),
-            task_name=f"{self.prefix}-service-{secrets.token_hex(3)}",
+            self.run.secrets,
+            task_name=self.run.task_name(SERVICE_TASK, secrets.token_hex(3)),
             host_ports={},
         )
         target = holder_address(self.client, str(new.holder_id), self.context.network, service_port)
@@ -233,20 +213,10 @@ class LocalBackend:
             self._remove_service_task(name)
 
     def _service_task_names(self) -> list[str]:
-        labels = [f"{SCOPE_LABEL}={LOCAL_SCOPE}", f"{RUN_LABEL}={self.context.run_id}"]
-        names = {
-            c.labels.get(TASK_LABEL, "")
-            for c in self.client.containers.list(all=True, filters={"label": labels})
-        }
-        return sorted(name for name in names if f"{self.prefix}-service-" in name)
+        return service_task_names(self.client, scope=self.context.scope, run_id=self.context.run_id)
 
     def _remove_service_task(self, task_name: str) -> None:
-        for container in self.client.containers.list(
-            all=True, filters={"label": [f"{TASK_LABEL}={task_name}"]}
-        ):
-            with contextlib.suppress(docker.errors.NotFound):
-                container.stop(timeout=30)
-                container.remove(force=True, v=True)
+        remove_task(self.client, task_name)
 
     # The balancer's own upstream file says which task serves now, so a later deploy (a
     # new process) needs no state of its own.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -20,17 +20,12 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound
 from docker.utils.build import create_archive, exclude_paths
 
+from parity.config.settings import NO_EXTRA_CERTIFICATES, ExtraCertificates
 from parity.console import console, first_line, note
 from parity.engine.labels import MANAGED_LABEL
 from parity.errors import ImageBuildFailed
 
 EXTRA_CA_DIR = "certs"
-HOST_CA_BUNDLES = (
-    Path("/etc/ssl/certs/ca-certificates.crt"),
-    Path("/etc/pki/tls/certs/ca-bundle.crt"),
-    Path("/etc/ssl/cert.pem"),
-)
-HOST_BUNDLE_NAME = "host-ca-bundle.crt"
 STEP_LINE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 FAILED_STEP_TAIL_LINES = 25
 
@@ -46,32 +41,11 @@ class ImageBuild:
     build_args: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ExtraCertificates:
-    """PEM bundles added to a build context under ``certs/`` (name → PEM text)."""
-
-    bundles: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_host(
-        cls, *, enabled: bool = True, extra_files: Iterable[Path] = ()
-    ) -> ExtraCertificates:
-        """The host's CA bundle (when enabled and present) plus any explicitly named files."""
-        bundles: dict[str, str] = {}
-        if enabled:
-            host_bundle = next((path for path in HOST_CA_BUNDLES if path.is_file()), None)
-            if host_bundle is not None:
-                bundles[HOST_BUNDLE_NAME] = host_bundle.read_text()
-        for path in extra_files:
-            bundles[f"extra-{path.stem}.crt"] = path.read_text()
-        return cls(bundles=bundles)
-
-
 def build_image(
     client: docker.DockerClient,
     build: ImageBuild,
     *,
-    certificates: ExtraCertificates = ExtraCertificates(),
+    certificates: ExtraCertificates = NO_EXTRA_CERTIFICATES,
     labels: Mapping[str, str] | None = None,
 ) -> str:
     """Build ``build`` and return the image id; stream progress; raise ImageBuildFailed."""
@@ -163,7 +137,7 @@ def ensure_image(
     client: docker.DockerClient,
     build: ImageBuild,
     *,
-    certificates: ExtraCertificates = ExtraCertificates(),
+    certificates: ExtraCertificates = NO_EXTRA_CERTIFICATES,
     rebuild: bool = False,
 ) -> str:
     """Build only when the tag is missing (or ``rebuild``); return the tag."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import docker
 from docker.errors import APIError, NotFound
 
@@ -15,10 +17,22 @@ CONTAINER_LABEL = "org.fargate-parity.container"
 BUILT_BY_LABEL = "org.fargate-parity.built-by"
 
 
-def run_labels(*, scope: str, run_id: str, checkout: str | None = None) -> dict[str, str]:
-    """Labels for one run: ``scope`` is e.g. "dev" or "test"; ``run_id`` is unique per run;
-    ``checkout`` tells runs of different clones on one machine apart."""
-    labels = {MANAGED_LABEL: "true", SCOPE_LABEL: scope, RUN_LABEL: run_id}
+class Scope(StrEnum):
+    """What started a resource: the value of SCOPE_LABEL."""
+
+    DEV = "dev"  # invoke dev
+    LOCAL_DEPLOY = "local"  # invoke deploy --env local
+    COMPAT = "compat"  # the previous-release check
+    COMPOSE = "compose"  # the exported compose file's services
+    EMULATOR = "emulator"  # a LocalStack container started on its own
+    TEST = "test"  # the integration tests' own containers
+    BENCH = "bench"  # the benchmarks' by-hand baseline
+
+
+def run_labels(*, scope: Scope, run_id: str, checkout: str | None = None) -> dict[str, str]:
+    """Labels for one run: ``run_id`` is unique per run (or per checkout, for runs a later
+    command must find); ``checkout`` tells runs of different clones on one machine apart."""
+    labels = {MANAGED_LABEL: "true", SCOPE_LABEL: scope.value, RUN_LABEL: run_id}
     if checkout is not None:
         labels[CHECKOUT_LABEL] = checkout
     return labels
@@ -27,7 +41,7 @@ def run_labels(*, scope: str, run_id: str, checkout: str | None = None) -> dict[
 def remove_labelled(
     client: docker.DockerClient,
     *,
-    scope: str,
+    scope: Scope,
     run_id: str | None = None,
     checkout: str | None = None,
 ) -> int:

@@ -19,7 +19,8 @@ import requests
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image
+from parity.config.settings import ExtraCertificates
+from parity.engine.images import ImageBuild, ensure_image
 from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.errors import HarnessError, NotReady
 

@@ -21,13 +21,13 @@ from docker.models.containers import Container
 from parity.assembly.apptasks import AppTasks
 from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import TaskDefinition
+from parity.config.settings import ExtraCertificates
 from parity.console import console, step
-from parity.engine.images import ExtraCertificates
-from parity.engine.labels import run_labels
+from parity.engine.images import ImageBuild, ensure_image
+from parity.engine.labels import Scope, run_labels
 from parity.errors import ConfigError, MigrationFailed
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.runtime.overrides import environment_overrides
-from parity.runtime.overrides import service_bind_mounts as service_bind_mounts
 from parity.runtime.task import BindMount, LocalTask, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
@@ -42,7 +42,7 @@ class LocalContext:
     """The backing services one local run uses."""
 
     client: docker.DockerClient
-    scope: str
+    scope: Scope
     run_id: str
     network: str
     db_host: str
@@ -257,3 +257,28 @@ def start_service(
             task.remove()
             raise
     return task
+
+
+def build_app_images(
+    client: docker.DockerClient,
+    tasks: AppTasks,
+    *,
+    certificates: ExtraCertificates,
+    rebuild: bool = False,
+) -> tuple[str, ...]:
+    """Build every image asset the tasks run (cached by asset hash); return the tags."""
+    return tuple(
+        ensure_image(
+            client,
+            ImageBuild(
+                tag=asset.local_image,
+                context=asset.directory,
+                dockerfile=asset.dockerfile,
+                target=asset.build_target,
+                build_args=asset.build_args,
+            ),
+            certificates=certificates,
+            rebuild=rebuild,
+        )
+        for asset in tasks.image_assets
+    )

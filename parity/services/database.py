@@ -19,21 +19,15 @@ import pymysql
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
+from parity.config.settings import DEFAULT_DB_IMAGE, ExtraCertificates
 from parity.console import note, step
 from parity.engine.baseimage import ensure_base_image
-from parity.engine.images import (
-    ExtraCertificates,
-    ImageBuild,
-    ensure_image,
-    image_exists,
-    pull_image,
-)
+from parity.engine.images import ImageBuild, ensure_image, image_exists, pull_image
 from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.engine.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
 from parity.errors import NotReady
 from parity.secretvalue import SecretValue
 
-DEFAULT_DB_IMAGE = "mysql:8.0"
 MARIADB_IMAGE = "fargate-parity/mariadb:bookworm"
 READY_TIMEOUT_S = 90.0
 POLL_INTERVAL_S = 0.25

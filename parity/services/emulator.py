@@ -15,35 +15,21 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 from urllib.parse import urlparse
 
 import boto3
 from localstack_client.config import get_service_endpoint
 
+from parity.config.settings import EmulatorKind
 from parity.console import note
-from parity.engine.labels import run_labels
+from parity.engine.labels import Scope, run_labels
 from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
-from parity.errors import ConfigError, HarnessError
+from parity.errors import HarnessError
 
 DEFAULT_PORT = 4566
 # Emulators accept any credentials; real ones must never reach them.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
-
-
-class EmulatorKind(Enum):
-    MOTO = "moto"
-    LOCALSTACK = "localstack"
-    EXTERNAL = "external"
-
-    @classmethod
-    def parse(cls, value: str) -> EmulatorKind:
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            valid = ", ".join(kind.value for kind in cls)
-            raise ConfigError(f"unknown emulator {value!r}; choose one of: {valid}") from None
 
 
 @dataclass
@@ -108,7 +94,7 @@ def start_localstack_emulator(
 
     running = start_localstack(
         port=port,
-        labels=labels or run_labels(scope="emulator", run_id=secrets.token_hex(5)),
+        labels=labels or run_labels(scope=Scope.EMULATOR, run_id=secrets.token_hex(5)),
     )
     return Emulator(EmulatorKind.LOCALSTACK, running.endpoint_url, region, running.stop)
 

@@ -31,33 +31,22 @@ from pathlib import Path
 import docker
 import requests
 
-from parity.assembly.apptasks import AppTasks, build_app_images, load_app_tasks
+from parity.assembly.apptasks import AppTasks
 from parity.assembly.cloud import DockerImageAsset
-from parity.commands.dev import (
-    COMPAT_SCOPE,
-    LOCAL_ENV,
-    local_context,
-    prepare_assembly,
-    published_container_port,
-)
-from parity.config.settings import HarnessSettings
-from parity.console import console, note, step
-from parity.engine.baseimage import ensure_base_image
-from parity.engine.daemon import ensure_engine
-from parity.engine.images import ExtraCertificates, ImageBuild, ensure_image, image_exists
-from parity.engine.labels import remove_labelled
+from parity.config.settings import EmulatorKind, ExtraCertificates, HarnessSettings
+from parity.console import console, note
+from parity.engine.images import ImageBuild, ensure_image, image_exists
+from parity.engine.labels import Scope, remove_labelled
 from parity.errors import ConfigError, HarnessError, NotReady
+from parity.runtime.bringup import bring_up, build_app, published_container_port
 from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
-    ensure_app_database,
     run_id_for,
     run_migration,
-    seed_and_resolve,
     start_service,
 )
 from parity.runtime.task import LocalTask, TaskFailed, TaskTimeout
-from parity.services.emulator import EmulatorKind, start_emulator
 
 PREVIOUS_IMAGE_REPOSITORY = "fargate-parity/previous"
 # The CDK app's image assets are staged copies of this directory; the assembly keeps only
@@ -445,41 +434,37 @@ def run_previous_version_check(
     images, then a fresh MySQL, the emulator and ``check_previous_version``. Everything it
     starts is removed afterwards (and leftovers of an interrupted run before it starts)."""
     release = resolve_release(project_root, previous_ref or default_previous_ref(project_root))
-    assembly = prepare_assembly(project_root, LOCAL_ENV)
-    client = ensure_engine()
-    ensure_base_image(client)
-    tasks = load_app_tasks(assembly, env=LOCAL_ENV)
-    certificates = settings.certificates()
-    build_app_images(client, tasks, certificates=certificates)
+    built = build_app(project_root, settings)
     previous = build_previous_images(
-        client, tasks, project_root=project_root, release=release, certificates=certificates
+        built.client,
+        built.tasks,
+        project_root=project_root,
+        release=release,
+        certificates=built.certificates,
     )
     run_id = run_id_for(project_root)
-    # What an interrupted check of this checkout left (this run's names would collide).
-    remove_labelled(client, scope=COMPAT_SCOPE, run_id=run_id)
-    with step(f"AWS emulator ({emulator.value})"):
-        running = start_emulator(emulator, region=tasks.region, port=0)
+    # What an interrupted check of this checkout left (this run's names would collide). A new
+    # DB container each run: the new migrations start from an empty schema.
+    remove_labelled(built.client, scope=Scope.COMPAT, run_id=run_id)
     try:
-        context = local_context(client, project_root, running, scope=COMPAT_SCOPE)
-        secrets = seed_and_resolve(context, tasks)
-        # A new DB container each run: the new migrations start from an empty schema.
-        ensure_app_database(
-            context,
-            tasks,
-            secrets,
-            requested_image=settings.db_image,
-            resources=project_root / RESOURCES_DIR,
-            certificates=certificates,
-            host_port=None,
+        run = bring_up(
+            built,
+            project_root=project_root,
+            settings=settings,
+            scope=Scope.COMPAT,
+            emulator=emulator,
+            emulator_port=None,
         )
-        return check_previous_version(
-            context,
-            tasks,
-            secrets,
-            previous=previous,
-            task_prefix=context.network,
-            migration_timeout_s=migration_timeout_s,
-        )
+        try:
+            return check_previous_version(
+                run.context,
+                run.tasks,
+                run.secrets,
+                previous=previous,
+                task_prefix=run.context.network,
+                migration_timeout_s=migration_timeout_s,
+            )
+        finally:
+            run.emulator.stop()
     finally:
-        running.stop()
-        remove_labelled(client, scope=COMPAT_SCOPE, run_id=run_id)
+        remove_labelled(built.client, scope=Scope.COMPAT, run_id=run_id)

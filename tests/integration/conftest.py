@@ -13,10 +13,9 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from parity.config.settings import HarnessSettings
+from parity.config.settings import ExtraCertificates, HarnessSettings
 from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
-from parity.engine.images import ExtraCertificates
 from parity.engine.labels import remove_labelled, run_labels
 from parity.runtime.localrun import run_id_for
 from parity.services.database import DatabaseSettings, resolve_image, start_database

@@ -10,8 +10,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from parity.config.settings import ExtraCertificates
 from parity.engine.baseimage import ensure_base_image
-from parity.engine.images import ExtraCertificates, ImageBuild, build_image
+from parity.engine.images import ImageBuild, build_image
 from tests.integration.app_pod import AppPod, app_environment, start_app_pod
 from tests.integration.support import RESOURCES, SessionDatabase
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from parity.config.settings import EmulatorKind
 from parity.engine.labels import remove_labelled
 from parity.runtime.localrun import run_id_for
-from parity.services.emulator import EmulatorKind
 from parity.verify.previous import COMPAT_SCOPE
 from tests.integration.support import MIGRATIONS, PROJECT_ROOT, ProjectCopy, copy_project
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from parity.config.settings import HarnessSettings
+from parity.config.settings import EmulatorKind, HarnessSettings
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.runtime.localrun import run_id_for
-from parity.services.emulator import EmulatorKind
 from parity.verify.previous import COMPAT_SCOPE, IncompatibleSchema, run_previous_version_check
 from tests.integration.compat.conftest import RELEASE_TAG, ReleasedProject
 from tests.integration.support import PROJECT_ROOT

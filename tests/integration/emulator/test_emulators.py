@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 
 from parity.assembly.secretref import AwsSecretResolver, parse_value_from
+from parity.config.settings import EmulatorKind
 from parity.engine.labels import run_labels
 from parity.runtime.devsecrets import DevSecrets, seed
 from parity.runtime.localrun import run_id_for
-from parity.services.emulator import Emulator, EmulatorKind, start_emulator
+from parity.services.emulator import Emulator, start_emulator
 from parity.services.localstack.host import is_host_localstack, start_host_process
 from parity.services.localstack.install import HostInstall, ensure_host_install
 from parity.services.localstack.readiness import health_fetcher, wait_until_ready

@@ -11,9 +11,9 @@ import yaml
 
 from parity.assembly.apptasks import AppTasks, load_app_tasks
 from parity.commands.compose import render_compose
-from parity.commands.dev import SECRETS_FILE
-from parity.runtime.overrides import ParityInputs
-from parity.services.database import DEFAULT_DB_IMAGE
+from parity.commands.report import ParityInputs
+from parity.config.settings import DEFAULT_DB_IMAGE
+from parity.runtime.bringup import SECRETS_FILE
 
 from ..cdk.cdk_assembly import ENVIRONMENTS_DIR, PROJECT_ROOT
 from ..synthesized import synthesized_assembly

@@ -31,8 +31,8 @@ from parity.commands.compose import (
     write_env_files,
 )
 from parity.config.settings import HarnessSettings
+from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
-from parity.runtime.overrides import LOOPBACK_ADDRESS
 from parity.secretvalue import SecretValue
 
 from ..cdk.cdk_assembly import PROJECT_ROOT

@@ -17,21 +17,20 @@ from rich.console import Console
 
 from parity.assembly.apptasks import AppTasks, load_app_tasks
 from parity.assembly.taskdef import ContainerSpec, PortMapping, TaskDefinition
-from parity.engine.ports import LOOPBACK_ADDRESS
-from parity.errors import ConfigError
-from parity.runtime import localrun
-from parity.runtime.devsecrets import demand_of, load_or_create, stored_values
-from parity.runtime.overrides import (
-    DB_HOST_VARIABLE,
+from parity.commands.report import (
     NAMED_OVERRIDES,
     ParityInputs,
     ParityRow,
     compare_with_deployed,
-    environment_overrides,
     parity_report,
     parity_table,
-    service_bind_mounts,
 )
+from parity.engine.labels import Scope
+from parity.engine.ports import LOOPBACK_ADDRESS
+from parity.errors import ConfigError
+from parity.runtime import localrun
+from parity.runtime.devsecrets import demand_of, load_or_create, stored_values
+from parity.runtime.overrides import DB_HOST_VARIABLE, environment_overrides
 from parity.runtime.task import LocalTask, Placement
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
@@ -201,7 +200,7 @@ def test_both_environments_load_from_one_full_synth(
 def test_local_runs_replace_the_db_host_the_override_names() -> None:
     context = localrun.LocalContext(
         client=MagicMock(),
-        scope="test",
+        scope=Scope.TEST,
         run_id="0000",
         network="net",
         db_host="parity-test-0000-mysql",
@@ -211,10 +210,6 @@ def test_local_runs_replace_the_db_host_the_override_names() -> None:
     placed = localrun.placement(context, "task")
     assert dict(placed.environment_overrides) == {DB_HOST_VARIABLE: "parity-test-0000-mysql"}
     assert placed.environment_overrides == environment_overrides(db_host=context.db_host)
-
-
-def test_dev_mode_mounts_are_the_ones_the_override_lists() -> None:
-    assert localrun.service_bind_mounts is service_bind_mounts
 
 
 def test_the_task_holder_publishes_on_the_loopback_address_the_override_names() -> None:

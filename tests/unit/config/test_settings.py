@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.config.settings import HarnessSettings
+from parity.config.settings import DEFAULT_DB_IMAGE, HarnessSettings
 from parity.errors import ConfigError
-from parity.services.database import DEFAULT_DB_IMAGE
 
 
 def test_defaults() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from parity.config.settings import EmulatorKind
 from parity.deploy.awsclient import AwsApi
 from parity.deploy.ecs import CdkCli, EcsBackend
 from parity.deploy.flow import (
@@ -27,7 +28,7 @@ from parity.deploy.flow import (
     run_migration_gate,
 )
 from parity.errors import MigrationFailed
-from parity.services.emulator import EMULATOR_CREDENTIALS, Emulator, EmulatorKind, start_emulator
+from parity.services.emulator import EMULATOR_CREDENTIALS, Emulator, start_emulator
 
 from .fakes import FakeClock
 

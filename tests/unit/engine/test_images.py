@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.engine.images import ExtraCertificates, context_archive, follow_build
+from parity.config.settings import ExtraCertificates
+from parity.engine.images import context_archive, follow_build
 from parity.errors import ImageBuildFailed
 
 

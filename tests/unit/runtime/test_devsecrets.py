@@ -9,10 +9,11 @@ import pytest
 
 from parity.assembly.secretref import AwsSecretResolver, parse_value_from
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
+from parity.config.settings import EmulatorKind
 from parity.errors import ConfigError
 from parity.runtime.devsecrets import SecretDemand, demand_of, load_or_create, seed, stored_values
 from parity.secretvalue import SecretValue
-from parity.services.emulator import Emulator, EmulatorKind, start_emulator
+from parity.services.emulator import Emulator, start_emulator
 
 AURORA = "arn:aws:secretsmanager:us-east-1:000000000000:secret:laravel/local/aurora"
 APP_KEY = "arn:aws:secretsmanager:us-east-1:000000000000:secret:laravel/local/app-key"

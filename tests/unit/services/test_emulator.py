@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from parity.config.settings import EmulatorKind
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.errors import ConfigError
-from parity.services.emulator import Emulator, EmulatorKind, start_emulator
+from parity.services.emulator import Emulator, start_emulator
 from parity.services.localstack import launcher
 
 

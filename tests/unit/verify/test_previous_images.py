@@ -10,7 +10,8 @@ import docker
 import pytest
 from docker.errors import ImageNotFound
 
-from parity.engine.images import ExtraCertificates, ImageBuild
+from parity.config.settings import ExtraCertificates
+from parity.engine.images import ImageBuild
 from parity.verify import previous as compat
 from parity.verify.previous import (
     PreviousVersionUnavailable,

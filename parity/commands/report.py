@@ -1,0 +1,376 @@
+"""``invoke parity``: every named local override next to the deployed task definition's value.
+
+The overrides are data here, each with the field it replaces and a comparison; the runtime applies
+them from ``parity.runtime.overrides``. The local side always comes from the ``local``
+environment's assembly: it is what ``invoke dev`` runs.
+
+No secret value is read here: secrets are compared by where they come from, never by value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, load_app_tasks, stack_names
+from parity.assembly.intrinsics import Resolver
+from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
+from parity.assembly.taskdef import ContainerSpec, TaskDefinition
+from parity.config.settings import DEFAULT_DB_IMAGE, LOCAL_ENVIRONMENT
+from parity.console import step
+from parity.engine.ports import LOOPBACK_ADDRESS
+from parity.runtime.bringup import SECRETS_FILE
+from parity.runtime.overrides import (
+    DB_HOST_VARIABLE,
+    DEPLOYED_DATABASE,
+    MISSING,
+    TaskKind,
+    app_task_definitions,
+    service_bind_mounts,
+    source_mount_environment,
+)
+from parity.runtime.task import FAST_PROBE_INTERVAL_S
+from parity.services.database import MARIADB_IMAGE
+
+# -- the overrides, as data -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParityInputs:
+    """Both sides of the comparison, and the options of the local run being described."""
+
+    project_root: Path
+    local: AppTasks
+    deployed: AppTasks
+    host_port: int
+    db_image: str
+    secrets_file: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParityRow:
+    override: str
+    field: str
+    where: str
+    local: str
+    deployed: str
+
+
+# (where, local value, deployed value) for each place an override applies.
+Comparison = Callable[[ParityInputs], Iterator[tuple[str, str, str]]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamedOverride:
+    name: str
+    # The task-definition field(s) the local run replaces or ignores.
+    field: str
+    compare: Comparison
+    # Applies only to `invoke dev --source-mounts`.
+    dev_mode_only: bool = False
+
+
+def _db_host(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for where, local, deployed in _paired_containers(inputs):
+        if DB_HOST_VARIABLE in local.environment:
+            written = local.environment[DB_HOST_VARIABLE]
+            yield (
+                where,
+                f"the local MySQL container (instead of {written}; compose: mysql)",
+                _environment_value(deployed, DB_HOST_VARIABLE),
+            )
+
+
+def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    local = inputs.db_image
+    if local == DEFAULT_DB_IMAGE:
+        local += f" (the MariaDB stand-in {MARIADB_IMAGE} where it cannot be pulled)"
+    watched = inputs.deployed.migration.container(inputs.deployed.watched_container)
+    host = _environment_value(watched, DB_HOST_VARIABLE)
+    yield "database", local, f"{DEPLOYED_DATABASE} at {host}"
+
+
+def _images(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    deployed = inputs.deployed
+    resolver = Resolver.for_assembly(
+        deployed.assembly, fallback_account=DEFAULT_LOCAL_ACCOUNT, fallback_region=deployed.region
+    )
+    written_images: dict[str, str] = {}
+    for kind, stack, task in app_task_definitions(deployed):
+        properties = _task_properties(deployed, stack, task)
+        for index, container in enumerate(properties["ContainerDefinitions"]):
+            path = f"{task.logical_id}.ContainerDefinitions[{index}].Image"
+            uri = resolver.resolve(container["Image"], stack=stack, path=path)
+            written_images[f"{kind}/{container['Name']}"] = str(uri)
+    for kind, _, task in app_task_definitions(inputs.local):
+        for container in task.containers:
+            where = f"{kind}/{container.name}"
+            yield where, container.image, written_images.get(where, MISSING)
+
+
+def _secrets(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    local_source = f"the AWS emulator, seeded from {inputs.secrets_file} (dev values)"
+    for where, local, deployed in _paired_containers(inputs):
+        for name in local.secrets:
+            reference = None if deployed is None else deployed.secrets.get(name)
+            deployed_source = MISSING if reference is None else reference.value_from
+            yield f"{where} {name}", local_source, deployed_source
+
+
+def _ports(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    routes = _load_balancer_routes(inputs.deployed)
+    for kind, _, task in app_task_definitions(inputs.local):
+        for container in task.containers:
+            for mapping in container.port_mappings:
+                local = (
+                    f"{LOOPBACK_ADDRESS}:{inputs.host_port}, published on the task's holder"
+                    if kind is TaskKind.SERVICE
+                    else "not published"
+                )
+                deployed = routes.get((container.name, mapping.container_port), "no load balancer")
+                yield f"{kind}/{container.name}:{mapping.container_port}", local, deployed
+
+
+def _health_cadence(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for where, local, deployed in _paired_containers(inputs):
+        if local.health_check is None:
+            continue
+        interval = local.health_check.interval_seconds
+        yield (
+            where,
+            f"the command every {FAST_PROBE_INTERVAL_S}s until it first passes, then every "
+            f"{interval}s",
+            (
+                f"every {deployed.health_check.interval_seconds}s, the first one interval "
+                "after the start"
+                if deployed is not None and deployed.health_check is not None
+                else MISSING
+            ),
+        )
+
+
+def _logs(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for kind, stack, task in app_task_definitions(inputs.deployed):
+        template = inputs.deployed.assembly.stack(stack).template
+        for container in task.containers:
+            yield (
+                f"{kind}/{container.name}",
+                "docker logs (`invoke logs`)",
+                _log_destination(container.log_configuration, template),
+            )
+
+
+def _roles(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for kind, stack, task in app_task_definitions(inputs.deployed):
+        properties = _task_properties(inputs.deployed, stack, task)
+        yield (
+            f"{kind} taskRoleArn",
+            "not assumed: the containers get no AWS credentials",
+            _role(properties.get("TaskRoleArn"), stack=stack),
+        )
+        yield (
+            f"{kind} executionRoleArn",
+            "not used: the harness builds the images and resolves the secrets itself",
+            _role(properties.get("ExecutionRoleArn"), stack=stack),
+        )
+
+
+def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for container, mounts in sorted(service_bind_mounts(inputs.project_root, inputs.local).items()):
+        for mount in mounts:
+            source = mount.host_path.relative_to(inputs.project_root)
+            mode = "ro" if mount.read_only else "rw"
+            yield (
+                f"{TaskKind.SERVICE}/{container}",
+                f"{source} → {mount.container_path} ({mode} bind mount)",
+                "none: the code baked into the image",
+            )
+    for container, environment in sorted(source_mount_environment(inputs.local).items()):
+        for name, value in environment.items():
+            yield (
+                f"{TaskKind.SERVICE}/{container} environment.{name}",
+                f"{value} (mounted code is re-read on change)",
+                MISSING,
+            )
+
+
+NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
+    NamedOverride(name="DB host", field=f"environment.{DB_HOST_VARIABLE}", compare=_db_host),
+    NamedOverride(name="database", field=f"the server {DB_HOST_VARIABLE} names", compare=_database),
+    NamedOverride(name="image", field="image", compare=_images),
+    NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
+    NamedOverride(name="published port", field="portMappings", compare=_ports),
+    NamedOverride(name="health checks", field="healthCheck.interval", compare=_health_cadence),
+    NamedOverride(name="logs", field="logConfiguration", compare=_logs),
+    NamedOverride(name="IAM roles", field="taskRoleArn, executionRoleArn", compare=_roles),
+    NamedOverride(
+        name="source mounts",
+        field="mountPoints (dev mode)",
+        compare=_source_mounts,
+        dev_mode_only=True,
+    ),
+)
+
+
+# -- the report ---------------------------------------------------------------------------
+
+
+def compare_with_deployed(
+    inputs: ParityInputs, *, source_mounts: bool = False
+) -> tuple[ParityRow, ...]:
+    """Every named override, each place it applies: the local value next to the deployed one."""
+    return tuple(
+        ParityRow(
+            override=override.name,
+            field=override.field,
+            where=where,
+            local=local,
+            deployed=deployed,
+        )
+        for override in NAMED_OVERRIDES
+        if source_mounts or not override.dev_mode_only
+        for where, local, deployed in override.compare(inputs)
+    )
+
+
+def parity_report(
+    project_root: Path, *, env: str, host_port: int, source_mounts: bool, db_image: str
+) -> tuple[ParityRow, ...]:
+    """``invoke parity``: synthesize when stale, then compare the local run with ``env``."""
+    check_environment(project_root, env)
+    # Both environments must be in cdk.out, so only a synth of every environment will do.
+    if synth_is_stale(project_root):
+        with step("cdk synth (every environment; inputs changed)"):
+            synth(project_root=project_root)
+    directory = assembly_dir(project_root)
+    inputs = ParityInputs(
+        project_root=project_root,
+        local=load_app_tasks(directory, env=LOCAL_ENVIRONMENT),
+        deployed=load_app_tasks(directory, env=env),
+        host_port=host_port,
+        db_image=db_image,
+        secrets_file=SECRETS_FILE,
+    )
+    return compare_with_deployed(inputs, source_mounts=source_mounts)
+
+
+def parity_table(rows: tuple[ParityRow, ...], *, env: str) -> Table:
+    """The rows as a table, each override's name and field shown once."""
+    table = Table(title=f"Local overrides: `invoke dev` vs the deployed {env} task definitions")
+    for header in ("override", "field", "where", "local", f"deployed ({env})"):
+        table.add_column(header, overflow="fold")
+    previous = None
+    for row in rows:
+        first = row.override != previous
+        previous = row.override
+        # Text, not markup: template expressions hold brackets.
+        table.add_row(
+            *(
+                Text(cell)
+                for cell in (
+                    row.override if first else "",
+                    row.field if first else "",
+                    row.where,
+                    row.local,
+                    row.deployed,
+                )
+            )
+        )
+    return table
+
+
+# -- reading the deployed side --------------------------------------------------------------
+
+
+def _paired_containers(
+    inputs: ParityInputs,
+) -> Iterator[tuple[str, ContainerSpec, ContainerSpec | None]]:
+    """(where, local container, the deployed container of the same task and name)."""
+    deployed_tasks = {kind: task for kind, _, task in app_task_definitions(inputs.deployed)}
+    for kind, _, task in app_task_definitions(inputs.local):
+        deployed = {container.name: container for container in deployed_tasks[kind].containers}
+        for container in task.containers:
+            yield f"{kind}/{container.name}", container, deployed.get(container.name)
+
+
+def _environment_value(container: ContainerSpec | None, name: str) -> str:
+    if container is None:
+        return MISSING
+    return container.environment.get(name, MISSING)
+
+
+def _task_properties(tasks: AppTasks, stack: str, task: TaskDefinition) -> Mapping[str, Any]:
+    """The task definition as written in the template (fields the runtime does not map)."""
+    properties: Mapping[str, Any] = tasks.assembly.stack(stack).template["Resources"][
+        task.logical_id
+    ]["Properties"]
+    return properties
+
+
+def _resources(template: Mapping[str, Any], resource_type: str) -> Iterator[Mapping[str, Any]]:
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == resource_type:
+            yield resource.get("Properties", {})
+
+
+def _load_balancer_routes(tasks: AppTasks) -> dict[tuple[str, int], str]:
+    """(container, port) → the ALB target group the deployed service registers it with."""
+    _, service_stack = stack_names(tasks.env)
+    template = tasks.assembly.stack(service_stack).template
+    rules = {
+        json.dumps(action["TargetGroupArn"], sort_keys=True): rule
+        for rule in _resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
+        for action in rule.get("Actions", [])
+        if "TargetGroupArn" in action
+    }
+    routes: dict[tuple[str, int], str] = {}
+    for service in _resources(template, "AWS::ECS::Service"):
+        for balancer in service.get("LoadBalancers", []):
+            target_group = balancer["TargetGroupArn"]
+            route = f"ALB target group {_reference(target_group)}"
+            rule = rules.get(json.dumps(target_group, sort_keys=True))
+            if rule is not None:
+                route += (
+                    f", rule priority {rule.get('Priority')} on listener"
+                    f" {_reference(rule.get('ListenerArn'))}"
+                )
+            routes[(balancer["ContainerName"], int(balancer["ContainerPort"]))] = route
+    return routes
+
+
+def _log_destination(configuration: Mapping[str, Any] | None, template: Mapping[str, Any]) -> str:
+    if configuration is None:
+        return "none"
+    options = configuration.get("Options", {})
+    group = options.get("awslogs-group")
+    # A stack-created log group: its name is a property of the resource the Ref points at.
+    if isinstance(group, dict) and list(group) == ["Ref"]:
+        resource = template.get("Resources", {}).get(group["Ref"], {})
+        group = resource.get("Properties", {}).get("LogGroupName", group)
+    described = [str(configuration.get("LogDriver"))]
+    if group is not None:
+        described.append(f"group {_reference(group)}")
+    if "awslogs-stream-prefix" in options:
+        described.append(f"stream prefix {options['awslogs-stream-prefix']}")
+    return ", ".join(described)
+
+
+def _role(value: Any, *, stack: str) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:
+        return f"IAM role {value['Fn::GetAtt'][0]}, created by {stack}"
+    return _reference(value)
+
+
+def _reference(value: Any) -> str:
+    """A template value as it reads: a literal as is, an expression as compact JSON."""
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        return str(value["Ref"])
+    return value if isinstance(value, str) else json.dumps(value)
