@@ -1,0 +1,63 @@
+"""The roles and Fargate task definition that the Laravel task constructs start from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from laravel_infra import principals, spec
+
+
+@dataclass(frozen=True)
+class FargateTaskBase:
+    execution_role: iam.Role
+    task_definition: ecs.FargateTaskDefinition
+
+
+def ecs_tasks_role(
+    scope: Construct, construct_id: str, *, description: str, role_name: str | None = None
+) -> iam.Role:
+    """A role for ECS tasks; ``role_name=None`` lets CloudFormation name it."""
+    return iam.Role(
+        scope,
+        construct_id,
+        role_name=role_name,
+        assumed_by=iam.ServicePrincipal(principals.ECS_TASKS),
+        description=description,
+    )
+
+
+def add_fargate_task_definition(
+    scope: Construct,
+    *,
+    family: str,
+    cpu: int,
+    memory: int,
+    execution_role_description: str,
+    execution_role_name: str | None = None,
+    task_role: iam.IRole | None = None,
+) -> FargateTaskBase:
+    """Adds "ExecutionRole" and "TaskDefinition" to ``scope`` (a task construct, not a new one).
+
+    Without ``task_role`` the task definition creates its own, empty one.
+    """
+    execution_role = ecs_tasks_role(
+        scope,
+        "ExecutionRole",
+        role_name=execution_role_name,
+        description=execution_role_description,
+    )
+    task_definition = ecs.FargateTaskDefinition(
+        scope,
+        "TaskDefinition",
+        family=family,
+        cpu=cpu,
+        memory_limit_mib=memory,
+        runtime_platform=spec.RUNTIME_PLATFORM,
+        task_role=task_role,
+        execution_role=execution_role,
+    )
+    return FargateTaskBase(execution_role=execution_role, task_definition=task_definition)
