@@ -1,4 +1,4 @@
-"""The roles and Fargate task definition that the Laravel task constructs start from."""
+"""What the Laravel task constructs share: their roles, task definition and Laravel container."""
 
 from __future__ import annotations
 
@@ -61,3 +61,26 @@ def add_fargate_task_definition(
         execution_role=execution_role,
     )
     return FargateTaskBase(execution_role=execution_role, task_definition=task_definition)
+
+
+def add_laravel_container(
+    task_definition: ecs.TaskDefinition,
+    *,
+    name: str,
+    runtime: spec.LaravelRuntime,
+    logging: ecs.LogDriver,
+    command: list[str] | None = None,
+    health_check: ecs.HealthCheck | None = None,
+) -> ecs.ContainerDefinition:
+    """An essential Laravel container: every task gets the same image, env and secrets."""
+    return task_definition.add_container(
+        name,
+        container_name=name,
+        image=runtime.image,
+        command=command,
+        environment=dict(runtime.environment),
+        secrets=dict(runtime.secrets),
+        essential=True,
+        health_check=health_check,
+        logging=logging,
+    )

@@ -7,7 +7,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from laravel_infra import nag, spec
-from laravel_infra.constructs.fargate_task import add_fargate_task_definition, ecs_tasks_role
+from laravel_infra.constructs.fargate_task import (
+    add_fargate_task_definition,
+    add_laravel_container,
+    ecs_tasks_role,
+)
 
 
 class MigrationTask(Construct):
@@ -48,14 +52,11 @@ class MigrationTask(Construct):
         self.execution_role = base.execution_role
         self.task_definition = base.task_definition
         self.log_stream_prefix = spec.MIGRATION_LOG_STREAM_PREFIX
-        self.container = self.task_definition.add_container(
-            spec.MIGRATION_CONTAINER,
-            container_name=spec.MIGRATION_CONTAINER,
-            image=runtime.image,
+        self.container = add_laravel_container(
+            self.task_definition,
+            name=spec.MIGRATION_CONTAINER,
+            runtime=runtime,
             command=list(spec.MIGRATION_COMMAND),
-            environment=dict(runtime.environment),
-            secrets=dict(runtime.secrets),
-            essential=True,
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix=self.log_stream_prefix, log_group=log_group
             ),

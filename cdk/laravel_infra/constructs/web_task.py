@@ -7,7 +7,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from laravel_infra import nag, spec
-from laravel_infra.constructs.fargate_task import add_fargate_task_definition
+from laravel_infra.constructs.fargate_task import add_fargate_task_definition, add_laravel_container
 
 
 class WebTask(Construct):
@@ -41,13 +41,10 @@ class WebTask(Construct):
             stream_prefix=spec.SERVICE_LOG_STREAM_PREFIX, log_group=log_group
         )
         # php-fpm binds 127.0.0.1:9000 inside the shared namespace, so it needs no port mapping.
-        self.laravel_container = self.task_definition.add_container(
-            spec.LARAVEL_CONTAINER,
-            container_name=spec.LARAVEL_CONTAINER,
-            image=runtime.image,
-            environment=dict(runtime.environment),
-            secrets=dict(runtime.secrets),
-            essential=True,
+        self.laravel_container = add_laravel_container(
+            self.task_definition,
+            name=spec.LARAVEL_CONTAINER,
+            runtime=runtime,
             health_check=spec.container_health_check(spec.LARAVEL_HEALTH_CHECK_SCRIPT),
             logging=logging,
         )
