@@ -29,7 +29,8 @@ def add_laravel_task_inputs(
     """Adds "Network", "AppSecrets", "LaravelImage" and "Logs" directly to ``stack``.
 
     A function rather than a construct: a construct would put its own ID into these paths and so
-    change every logical ID beneath them.
+    change every logical ID beneath them. Each stack adds its own TaskSecurity, at a different
+    point: templates list resources in creation order, so moving it would reorder one of them.
     """
     network = ImportedNetwork(
         stack,
