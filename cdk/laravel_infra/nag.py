@@ -5,23 +5,26 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
 
 
-def acknowledge_plain_environment(task_definition: ecs.TaskDefinition) -> None:
-    Validations.of(task_definition).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions-ECS2",
-            reason="Plain env holds only non-secret settings (APP_ENV, DB_HOST, …); every "
+def acknowledge_task_definition(
+    task_definition: ecs.TaskDefinition, execution_role: iam.IRole
+) -> None:
+    """Call once the containers are added, so the acknowledgments cover what they granted."""
+    findings: tuple[tuple[IConstruct, str, str], ...] = (
+        (
+            task_definition,
+            "AwsSolutions-ECS2",
+            "Plain env holds only non-secret settings (APP_ENV, DB_HOST, …); every "
             "credential is an ecs.Secret from Secrets Manager or SSM (spec.laravel_runtime)",
-        )
-    )
-
-
-def acknowledge_image_pull_token(execution_role: iam.IRole) -> None:
-    Validations.of(execution_role).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions-IAM5[Resource::*]",
-            reason="ecr:GetAuthorizationToken supports no resource-level permissions; the image "
+        ),
+        (
+            execution_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken supports no resource-level permissions; the image "
             "pull itself is limited to the CDK assets repository",
-        )
+        ),
     )
+    for construct, rule, reason in findings:
+        Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))

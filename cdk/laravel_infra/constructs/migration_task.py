@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from laravel_infra import nag, principals, spec
+from laravel_infra import nag, spec
+from laravel_infra.constructs.fargate_task import (
+    add_fargate_task_definition,
+    add_laravel_container,
+    ecs_tasks_role,
+)
 
 
 class MigrationTask(Construct):
@@ -28,42 +32,33 @@ class MigrationTask(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         # Named roles: the CI role may pass exactly these two without depending on this stack.
-        self.task_role = iam.Role(
+        self.task_role = ecs_tasks_role(
             self,
             "TaskRole",
             role_name=task_role_name,
-            assumed_by=iam.ServicePrincipal(principals.ECS_TASKS),
             description="Laravel migration task (no AWS permissions)",
         )
-        self.execution_role = iam.Role(
+        base = add_fargate_task_definition(
             self,
-            "ExecutionRole",
-            role_name=execution_role_name,
-            assumed_by=iam.ServicePrincipal(principals.ECS_TASKS),
-            description="Pulls the migration image, reads its secrets and writes its logs",
-        )
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
             family=family,
             cpu=cpu,
-            memory_limit_mib=memory,
-            runtime_platform=spec.RUNTIME_PLATFORM,
+            memory=memory,
+            execution_role_name=execution_role_name,
+            execution_role_description=(
+                "Pulls the migration image, reads its secrets and writes its logs"
+            ),
             task_role=self.task_role,
-            execution_role=self.execution_role,
         )
+        self.execution_role = base.execution_role
+        self.task_definition = base.task_definition
         self.log_stream_prefix = spec.MIGRATION_LOG_STREAM_PREFIX
-        self.container = self.task_definition.add_container(
-            spec.MIGRATION_CONTAINER,
-            container_name=spec.MIGRATION_CONTAINER,
-            image=runtime.image,
+        self.container = add_laravel_container(
+            self.task_definition,
+            name=spec.MIGRATION_CONTAINER,
+            runtime=runtime,
             command=list(spec.MIGRATION_COMMAND),
-            environment=dict(runtime.environment),
-            secrets=dict(runtime.secrets),
-            essential=True,
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix=self.log_stream_prefix, log_group=log_group
             ),
         )
-        nag.acknowledge_plain_environment(self.task_definition)
-        nag.acknowledge_image_pull_token(self.execution_role)
+        nag.acknowledge_task_definition(self.task_definition, self.execution_role)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from laravel_infra import nag, principals, spec
+from laravel_infra import nag, spec
+from laravel_infra.constructs.fargate_task import add_fargate_task_definition, add_laravel_container
 
 
 class WebTask(Construct):
@@ -26,32 +26,25 @@ class WebTask(Construct):
         log_group: logs.ILogGroup,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.execution_role = iam.Role(
+        base = add_fargate_task_definition(
             self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal(principals.ECS_TASKS),
-            description="Pulls the service images, reads their secrets and writes their logs",
-        )
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
             family=family,
             cpu=cpu,
-            memory_limit_mib=memory,
-            runtime_platform=spec.RUNTIME_PLATFORM,
-            execution_role=self.execution_role,
+            memory=memory,
+            execution_role_description=(
+                "Pulls the service images, reads their secrets and writes their logs"
+            ),
         )
+        self.execution_role = base.execution_role
+        self.task_definition = base.task_definition
         logging = ecs.LogDrivers.aws_logs(
             stream_prefix=spec.SERVICE_LOG_STREAM_PREFIX, log_group=log_group
         )
         # php-fpm binds 127.0.0.1:9000 inside the shared namespace, so it needs no port mapping.
-        self.laravel_container = self.task_definition.add_container(
-            spec.LARAVEL_CONTAINER,
-            container_name=spec.LARAVEL_CONTAINER,
-            image=runtime.image,
-            environment=dict(runtime.environment),
-            secrets=dict(runtime.secrets),
-            essential=True,
+        self.laravel_container = add_laravel_container(
+            self.task_definition,
+            name=spec.LARAVEL_CONTAINER,
+            runtime=runtime,
             health_check=spec.container_health_check(spec.LARAVEL_HEALTH_CHECK_SCRIPT),
             logging=logging,
         )
@@ -76,5 +69,4 @@ class WebTask(Construct):
         self.nginx_container.add_volumes_from(
             ecs.VolumeFrom(source_container=spec.LARAVEL_CONTAINER, read_only=True)
         )
-        nag.acknowledge_plain_environment(self.task_definition)
-        nag.acknowledge_image_pull_token(self.execution_role)
+        nag.acknowledge_task_definition(self.task_definition, self.execution_role)

@@ -29,6 +29,19 @@ class Assembly:
     def manifest(self) -> dict[str, Any]:
         return read_json(self.directory / "manifest.json")
 
+    def stack_names(self) -> list[str]:
+        artifacts = self.manifest()["artifacts"]
+        return sorted(
+            name
+            for name, artifact in artifacts.items()
+            if artifact["type"] == "aws:cloudformation:stack"
+        )
+
+    def metadata(self, stack_name: str) -> dict[str, list[dict[str, Any]]]:
+        """Construct path (with a leading slash) -> that construct's metadata entries."""
+        artifact = self.manifest()["artifacts"][stack_name]
+        return read_json(self.directory / artifact["additionalMetadataFile"])
+
 
 def read_json(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text())

@@ -1,0 +1,66 @@
+"""What the Migration and Service stacks both need before they define their Laravel task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Stack
+from aws_cdk import aws_logs as logs
+
+from laravel_infra import spec
+from laravel_infra.config import EnvironmentConfig
+from laravel_infra.constructs.app_secrets import ImportedAppSecrets
+from laravel_infra.constructs.image import AppImage
+from laravel_infra.constructs.log_group import TaskLogGroup
+from laravel_infra.constructs.network import ImportedNetwork
+
+
+@dataclass(frozen=True)
+class LaravelTaskInputs:
+    network: ImportedNetwork
+    log_group: logs.ILogGroup
+    runtime: spec.LaravelRuntime
+
+
+def add_laravel_task_inputs(
+    stack: Stack, *, config: EnvironmentConfig, resources_dir: Path, log_group_name: str
+) -> LaravelTaskInputs:
+    """Adds "Network", "AppSecrets", "LaravelImage" and "Logs" directly to ``stack``.
+
+    A function rather than a construct: a construct would put its own ID into these paths and so
+    change every logical ID beneath them. Each stack adds its own TaskSecurity, at a different
+    point: templates list resources in creation order, so moving it would reorder one of them.
+    """
+    network = ImportedNetwork(
+        stack,
+        "Network",
+        vpc_id=config.vpc_id,
+        vpc_cidr=config.vpc_cidr,
+        availability_zones=config.availability_zones,
+        private_subnet_ids=config.private_subnet_ids,
+    )
+    secrets = ImportedAppSecrets(
+        stack,
+        "AppSecrets",
+        db_secret_arn=config.db_secret_arn,
+        app_key_secret_arn=config.app_key_secret_arn,
+        mail_password_parameter_name=config.mail_password_parameter_name,
+    )
+    laravel_image = AppImage(
+        stack, "LaravelImage", resources_dir=resources_dir, build=spec.LARAVEL_IMAGE
+    )
+    task_logs = TaskLogGroup(
+        stack, "Logs", log_group_name=log_group_name, retention_days=config.log_retention_days
+    )
+    return LaravelTaskInputs(
+        network=network,
+        log_group=task_logs.log_group,
+        runtime=spec.laravel_runtime(
+            config=config,
+            image=laravel_image.container_image,
+            db_secret=secrets.db_secret,
+            app_key_secret=secrets.app_key_secret,
+            mail_password=secrets.mail_password,
+        ),
+    )
