@@ -57,7 +57,8 @@ def selected_sections(names: tuple[str, ...]) -> dict[str, Section]:
     return {name: run for name, run in SECTIONS.items() if not names or name in names}
 
 
-def run_bench(project_root: Path, options: BenchOptions, settings: HarnessSettings) -> Results:
+def run_bench(project_root: Path, options: BenchOptions) -> Results:
+    settings = HarnessSettings.for_project(project_root)
     sections = selected_sections(options.sections)
     client = ensure_engine()
     ensure_base_image(client)

@@ -307,7 +307,11 @@ def _database_service() -> dict[str, Any]:
             "retries": 120,
             "start_period": "0s",
         },
-        "labels": {MANAGED_LABEL: "true", SCOPE_LABEL: Scope.COMPOSE.value, CONTAINER_LABEL: DB_SERVICE},
+        "labels": {
+            MANAGED_LABEL: "true",
+            SCOPE_LABEL: Scope.COMPOSE.value,
+            CONTAINER_LABEL: DB_SERVICE,
+        },
     }
 
 

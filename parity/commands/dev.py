@@ -34,6 +34,8 @@ from parity.runtime.overrides import service_bind_mounts, source_mount_environme
 from parity.runtime.task import LocalTask, redactor
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
+# The CLI's defaults (tasks.py shows them in --help).
+__all__ = ["DEFAULT_EMULATOR_PORT", "DEFAULT_HTTP_PORT"]
 # Everything a checkout's local runs start; `invoke down` removes all of it.
 LOCAL_SCOPES = (Scope.DEV, Scope.LOCAL_DEPLOY, Scope.COMPAT)
 
@@ -45,7 +47,8 @@ class DevOptions:
     detach: bool = False
     source_mounts: bool = False
     migration_timeout_s: float = 300.0
-    emulator: EmulatorKind = EmulatorKind.MOTO
+    # None: PARITY_EMULATOR, else the embedded default.
+    emulator: EmulatorKind | None = None
     emulator_port: int = DEFAULT_EMULATOR_PORT
 
 
@@ -65,7 +68,7 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         project_root=project_root,
         settings=settings,
         scope=Scope.DEV,
-        emulator=options.emulator,
+        emulator=options.emulator or settings.emulator,
         emulator_port=options.emulator_port,
         db_port=options.db_port,
     )
@@ -99,11 +102,12 @@ def remove_service_tasks(run: LocalRun) -> None:
         remove_task(run.client, name, stop_timeout_s=0)
 
 
-def dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> None:
+def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | None = None) -> None:
     """``invoke dev``: run until Ctrl-C (or return once healthy with ``detach``).
 
     A failure on the way up removes everything this checkout's dev runs started.
     """
+    settings = settings or HarnessSettings.for_project(project_root)
     try:
         session = start_dev(project_root, options, settings)
     except BaseException:
@@ -123,6 +127,11 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> N
     finally:
         session.run.emulator.stop()
         down(project_root)
+
+
+def emulator_choice(flag: str) -> EmulatorKind | None:
+    """``--emulator``'s value, or None when it was not given."""
+    return EmulatorKind.parse(flag) if flag else None
 
 
 def down(project_root: Path) -> int:

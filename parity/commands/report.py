@@ -22,8 +22,8 @@ from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, load_app_t
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
-from parity.config.settings import DEFAULT_DB_IMAGE, LOCAL_ENVIRONMENT
-from parity.console import step
+from parity.config.settings import DEFAULT_DB_IMAGE, LOCAL_ENVIRONMENT, HarnessSettings
+from parity.console import console, step
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.runtime.bringup import SECRETS_FILE
 from parity.runtime.overrides import (
@@ -374,3 +374,15 @@ def _reference(value: Any) -> str:
     if isinstance(value, dict) and list(value) == ["Ref"]:
         return str(value["Ref"])
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def show_parity(project_root: Path, *, env: str, host_port: int, source_mounts: bool) -> None:
+    """Print ``invoke parity``'s table for ``env``."""
+    rows = parity_report(
+        project_root,
+        env=env,
+        host_port=host_port,
+        source_mounts=source_mounts,
+        db_image=HarnessSettings.for_project(project_root).db_image,
+    )
+    console.print(parity_table(rows, env=env))

@@ -13,12 +13,14 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from parity.config.settings import EmulatorKind
+from parity.config.settings import EmulatorKind, HarnessSettings
 from parity.console import console
 from parity.engine.daemon import ensure_engine
 from parity.errors import HarnessError
 
 NO_TESTS_COLLECTED = 5
+EMULATOR_VARIABLE = "PARITY_EMULATOR"
+REPORTS_DIR = Path("reports")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class SuiteRun:
 
     marker: str | None
     junit_xml: Path
-    emulator: EmulatorKind = EmulatorKind.MOTO
+    # None: the tests' own choice, PARITY_EMULATOR (or moto).
+    emulator: EmulatorKind | None = None
     previous_ref: str | None = None
     title: str = "tests"
 
@@ -47,7 +50,9 @@ def run_pytest(run: SuiteRun, *, project_root: Path, extra_args: list[str] | Non
     if run.marker:
         command += ["-m", run.marker]
     command += extra_args or []
-    environment = {**os.environ, "PARITY_EMULATOR": run.emulator.value}
+    environment = dict(os.environ)
+    if run.emulator is not None:
+        environment[EMULATOR_VARIABLE] = run.emulator.value
     if run.previous_ref:
         environment["PARITY_PREVIOUS_REF"] = run.previous_ref
     run.junit_xml.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +67,42 @@ def run_pytest(run: SuiteRun, *, project_root: Path, extra_args: list[str] | Non
         raise HarnessError(
             f"{run.title} failed (pytest exit {result.returncode}); see the report above"
         )
+
+
+def run_suite(project_root: Path, *, unit_only: bool = False) -> None:
+    """``invoke test``: unit and integration tests on the chosen emulator, then the
+    emulator-dependent integration tests again on LocalStack."""
+    reports = project_root / REPORTS_DIR
+    if unit_only:
+        run = SuiteRun(marker="not integration", junit_xml=reports / "junit-unit.xml")
+        run_pytest(run, project_root=project_root)
+        return
+    run_pytest(
+        SuiteRun(marker=None, junit_xml=reports / "junit.xml", title="unit + integration"),
+        project_root=project_root,
+    )
+    run_pytest(
+        SuiteRun(
+            marker="integration and emulator",
+            junit_xml=reports / "junit-localstack.xml",
+            emulator=EmulatorKind.LOCALSTACK,
+            title="integration on LocalStack",
+        ),
+        project_root=project_root,
+    )
+
+
+def run_integration(project_root: Path, *, emulator: str | None, previous_ref: str | None) -> None:
+    """``invoke test-integration``: the integration tests, a report and their JUnit XML."""
+    kind = HarnessSettings.for_project(project_root).emulator_for(emulator)
+    run = SuiteRun(
+        marker="integration",
+        junit_xml=project_root / REPORTS_DIR / f"junit-integration-{kind.value}.xml",
+        emulator=kind,
+        previous_ref=previous_ref,
+        title=f"integration on {kind.value}",
+    )
+    run_pytest(run, project_root=project_root)
 
 
 def read_junit(path: Path) -> list[CheckResult]:

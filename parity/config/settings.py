@@ -31,6 +31,8 @@ HOST_CA_BUNDLES = (
     Path("/etc/ssl/cert.pem"),
 )
 HOST_BUNDLE_NAME = "host-ca-bundle.crt"
+# CA files dropped here reach image builds; the CDK asset excludes the folder (gitignored).
+CERTS_DROP_IN_DIR = Path("resources") / "certs"
 
 
 class EmulatorKind(Enum):
@@ -104,6 +106,17 @@ class HarnessSettings:
             extra_ca_files=extra,
             emulator=EmulatorKind.parse(environ.get("PARITY_EMULATOR", "moto") or "moto"),
         )
+
+    @classmethod
+    def for_project(
+        cls, project_root: Path, environ: Mapping[str, str] = os.environ
+    ) -> HarnessSettings:
+        """The settings, with the project's ``resources/certs`` drop-in folder of CA files."""
+        return cls.from_environ(environ, certs_dir=project_root / CERTS_DROP_IN_DIR)
+
+    def emulator_for(self, flag: str | None) -> EmulatorKind:
+        """An explicit ``--emulator`` wins; without one, ``PARITY_EMULATOR`` (or moto)."""
+        return EmulatorKind.parse(flag) if flag else self.emulator
 
     def certificates(self) -> ExtraCertificates:
         return ExtraCertificates.from_host(enabled=self.host_ca, extra_files=self.extra_ca_files)

@@ -16,7 +16,7 @@ import pytest
 from parity.config.settings import ExtraCertificates, HarnessSettings
 from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
-from parity.engine.labels import remove_labelled, run_labels
+from parity.engine.labels import Scope, remove_labelled, run_labels
 from parity.runtime.localrun import run_id_for
 from parity.services.database import DatabaseSettings, resolve_image, start_database
 from tests.integration.support import (
@@ -27,7 +27,7 @@ from tests.integration.support import (
     copy_project,
 )
 
-SCOPE = "test"
+SCOPE = Scope.TEST
 CHECKOUT = run_id_for(PROJECT_ROOT)
 
 

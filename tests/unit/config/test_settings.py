@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.config.settings import DEFAULT_DB_IMAGE, HarnessSettings
+from parity.config.settings import DEFAULT_DB_IMAGE, EmulatorKind, HarnessSettings
 from parity.errors import ConfigError
 
 
@@ -50,3 +50,18 @@ def test_ca_files_dropped_into_the_certs_folder_join_the_build(tmp_path: Path) -
     (tmp_path / "host-ca-bundle.crt").write_text("a copy made by hand")
     settings = HarnessSettings.from_environ({"PARITY_HOST_CA": "0"}, certs_dir=tmp_path)
     assert settings.certificates().bundles == {"extra-corp.crt": "CORP"}
+
+
+def test_parity_emulator_selects_the_emulator_when_no_flag_is_given() -> None:
+    settings = HarnessSettings.from_environ({"PARITY_EMULATOR": "localstack"})
+    assert settings.emulator_for(None) is EmulatorKind.LOCALSTACK
+    assert settings.emulator_for("") is EmulatorKind.LOCALSTACK
+
+
+def test_an_explicit_emulator_flag_wins_over_parity_emulator() -> None:
+    settings = HarnessSettings.from_environ({"PARITY_EMULATOR": "localstack"})
+    assert settings.emulator_for("moto") is EmulatorKind.MOTO
+
+
+def test_without_flag_or_variable_the_embedded_emulator_runs() -> None:
+    assert HarnessSettings.from_environ({}).emulator_for(None) is EmulatorKind.MOTO

@@ -47,7 +47,8 @@ def options() -> DevOptions:
 
 
 def run_filters(session: DevSession) -> list[str]:
-    return [f"{SCOPE_LABEL}={session.context.scope}", f"{RUN_LABEL}={session.context.run_id}"]
+    context = session.run.context
+    return [f"{SCOPE_LABEL}={context.scope}", f"{RUN_LABEL}={context.run_id}"]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def session(project_copy: ProjectCopy, docker_client: docker.DockerClient) -> It
     down(project_copy.root)
     started = start_dev(project_copy.root, options(), HarnessSettings.from_environ())
     yield started
-    started.context.emulator.stop()
+    started.run.emulator.stop()
     down(project_copy.root)
 
 
@@ -129,7 +130,7 @@ def probed_environments(
     """
     tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
     emulator = start_emulator(EMULATOR, region=tasks.region, port=0)
-    context = dataclasses.replace(session.context, emulator=emulator)
+    context = dataclasses.replace(session.run.context, emulator=emulator)
     try:
         resolved = seed_and_resolve(context, tasks)
         probed = {}
@@ -223,16 +224,17 @@ def test_without_the_migration_healthz_is_503_and_the_page_fails(
     emulator = start_emulator(EMULATOR, region=tasks.region, port=0)
     context = localrun.LocalContext(
         client=docker_client,
-        scope=session.context.scope,
-        run_id=session.context.run_id,
-        network=session.context.network,
-        db_host=f"{session.context.network}-control-mysql",
+        scope=session.run.context.scope,
+        run_id=session.run.context.run_id,
+        network=session.run.context.network,
+        db_host=f"{session.run.context.network}-control-mysql",
         emulator=emulator,
-        secrets_file=session.context.secrets_file,
+        secrets_file=session.run.context.secrets_file,
     )
     try:
         resolved = seed_and_resolve(context, tasks)
-        db_image = docker_client.containers.get(session.context.db_host).attrs["Config"]["Image"]
+        db_container = docker_client.containers.get(session.run.context.db_host)
+        db_image = db_container.attrs["Config"]["Image"]
         ensure_database(
             context,
             database_settings(

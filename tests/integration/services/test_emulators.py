@@ -22,7 +22,7 @@ import pytest
 
 from parity.assembly.secretref import AwsSecretResolver, parse_value_from
 from parity.config.settings import EmulatorKind
-from parity.engine.labels import run_labels
+from parity.engine.labels import Scope, run_labels
 from parity.runtime.devsecrets import DevSecrets, seed
 from parity.runtime.localrun import run_id_for
 from parity.services.emulator import Emulator, start_emulator
@@ -56,7 +56,7 @@ DEV_VALUES = DevSecrets(
 )
 def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     labels = run_labels(
-        scope="test", run_id=uuid.uuid4().hex[:10], checkout=run_id_for(PROJECT_ROOT)
+        scope=Scope.TEST, run_id=uuid.uuid4().hex[:10], checkout=run_id_for(PROJECT_ROOT)
     )
     started = start_emulator(request.param, region=LOCAL["region"], port=None, labels=labels)
     try:

@@ -12,10 +12,10 @@ import docker
 import pytest
 
 from parity.config.settings import EmulatorKind, HarnessSettings
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
+from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, Scope
 from parity.runtime.localrun import run_id_for
-from parity.verify.previous import COMPAT_SCOPE, IncompatibleSchema, run_previous_version_check
-from tests.integration.compat.conftest import RELEASE_TAG, ReleasedProject
+from parity.verify.previous import IncompatibleSchema, run_previous_version_check
+from tests.integration.verify.conftest import RELEASE_TAG, ReleasedProject
 from tests.integration.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ RENAMES_A_READ_COLUMN = "2030_01_01_000000_rename_greetings_message.php"
 
 
 def assert_nothing_left(client: docker.DockerClient, project_root: Path) -> None:
-    labels = [f"{SCOPE_LABEL}={COMPAT_SCOPE}", f"{RUN_LABEL}={run_id_for(project_root)}"]
+    labels = [f"{SCOPE_LABEL}={Scope.COMPAT}", f"{RUN_LABEL}={run_id_for(project_root)}"]
     left = [
         *[c.name for c in client.containers.list(all=True, filters={"label": labels})],
         *[n.name for n in client.networks.list(filters={"label": labels})],

@@ -19,9 +19,8 @@ import docker
 import pytest
 
 from parity.config.settings import EmulatorKind
-from parity.engine.labels import remove_labelled
+from parity.engine.labels import Scope, remove_labelled
 from parity.runtime.localrun import run_id_for
-from parity.verify.previous import COMPAT_SCOPE
 from tests.integration.support import MIGRATIONS, PROJECT_ROOT, ProjectCopy, copy_project
 
 PREVIOUS_REF_VARIABLE = "PARITY_PREVIOUS_REF"
@@ -95,5 +94,5 @@ def released_project(docker_client: docker.DockerClient) -> Iterator[ReleasedPro
     git(root, "commit", "--quiet", "--message", "the previous release")
     git(root, "tag", RELEASE_TAG)
     yield ReleasedProject(copy)
-    remove_labelled(docker_client, scope=COMPAT_SCOPE, run_id=run_id_for(root))
+    remove_labelled(docker_client, scope=Scope.COMPAT, run_id=run_id_for(root))
     shutil.rmtree(root, ignore_errors=True)
