@@ -51,8 +51,9 @@ class HandStartedApp:
     @classmethod
     def from_tasks(cls, tasks: AppTasks, *, db_image: str) -> HandStartedApp:
         laravel = tasks.migration.container(tasks.watched_container)
-        nginx = next(c for c in tasks.service.containers if c.port_mappings)
-        app = next(c for c in tasks.service.containers if c.image == laravel.image)
+        web = next(s.task for s in tasks.services if s.load_balancer is not None)
+        nginx = next(c for c in web.containers if c.port_mappings)
+        app = next(c for c in web.containers if c.image == laravel.image)
         return cls(
             laravel_image=laravel.image,
             nginx_image=nginx.image,
@@ -60,8 +61,8 @@ class HandStartedApp:
             container_port=nginx.port_mappings[0].container_port,
             environment=dict(laravel.environment),
             secret_names=tuple(laravel.secrets),
-            cpus=tasks.service.cpu_units / 1024 if tasks.service.cpu_units else None,
-            memory_mib=tasks.service.memory_mib,
+            cpus=web.cpu_units / 1024 if web.cpu_units else None,
+            memory_mib=web.memory_mib,
             laravel_container=app.name,
             nginx_container=nginx.name,
         )

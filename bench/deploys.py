@@ -38,7 +38,7 @@ from bench.measure import (
     rename_steps,
 )
 from parity.assembly import synth as cdk
-from parity.assembly.apptasks import stack_names
+from parity.assembly.apptasks import deploy_stacks
 from parity.assembly.checks import check_environment_templates
 from parity.commands.dev import down
 from parity.config.settings import LOCAL_ENVIRONMENT, HarnessSettings
@@ -144,7 +144,7 @@ class GateClock:
 
     inner: DeployBackend
     client: docker.DockerClient
-    service_stack: str
+    service_stacks: tuple[str, ...]
     exited_at: float | None = None
     decided_at: float | None = None
     _started_at: float = field(default_factory=time.time)
@@ -153,7 +153,7 @@ class GateClock:
         self.inner.ensure_idle()
 
     def deploy_stack(self, stack_name: str) -> None:
-        if stack_name == self.service_stack and self.decided_at is None:
+        if stack_name in self.service_stacks and self.decided_at is None:
             self.decided_at = time.time()
         self.inner.deploy_stack(stack_name)
 
@@ -182,8 +182,8 @@ class GateClock:
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
         self.inner.stop_migration(run, reason=reason)
 
-    def wait_for_service(self, *, timeout_s: float) -> None:
-        self.inner.wait_for_service(timeout_s=timeout_s)
+    def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
+        self.inner.wait_for_services(stack_name, timeout_s=timeout_s)
 
 
 def deploy_local(project_root: Path, *, port: int) -> GateClock:
@@ -196,9 +196,10 @@ def deploy_local(project_root: Path, *, port: int) -> GateClock:
     )
     steps = PreDeploySteps(
         synth=lambda: cdk.synth(project_root=project_root, env=LOCAL_ENVIRONMENT),
-        check=lambda: check_environment_templates(
-            cdk.assembly_dir(project_root), LOCAL_ENVIRONMENT
+        stacks=lambda: deploy_stacks(
+            project_root, LOCAL_ENVIRONMENT, cdk.assembly_dir(project_root)
         ),
+        check=lambda: check_environment_templates(project_root, LOCAL_ENVIRONMENT),
         diff=lambda: diff_for(LOCAL_ENVIRONMENT, project_root=project_root),
     )
     with open_backend(
@@ -208,7 +209,13 @@ def deploy_local(project_root: Path, *, port: int) -> GateClock:
         local_port=port,
         emulator_port=0,
     ) as backend:
-        clock = GateClock(backend, ensure_engine(), service_stack=stack_names(LOCAL_ENVIRONMENT)[1])
+        clock = GateClock(
+            backend,
+            ensure_engine(),
+            service_stacks=deploy_stacks(
+                project_root, LOCAL_ENVIRONMENT, cdk.assembly_dir(project_root)
+            ).services,
+        )
         run_deploy(options, backend=clock, project_root=project_root, pre_deploy=steps)
     return clock
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(PROJECT_ROOT))  # run as a script from anywhere
 
 from botocore.exceptions import ClientError  # noqa: E402
 
+from parity.config.harness import load_config  # noqa: E402
 from parity.console import console  # noqa: E402
 from parity.deploy.awsclient import AwsApi  # noqa: E402
 from parity.deploy.ecs import ADAPTIVE_POLLING, CdkCli, EcsBackend, PollSchedule  # noqa: E402
@@ -242,6 +243,8 @@ def through_backend(polling: PollSchedule) -> Callable[[Scenario, random.Random]
         fargate = ScriptedFargate(scenario, clock, rng)
         backend = EcsBackend(
             environment="qa",
+            migration=load_config(PROJECT_ROOT).environment("qa").migration,
+            stacks=lambda: (),
             api=AwsApi(cloudformation=fargate, ecs=fargate, logs=fargate),
             cdk=CdkCli(project_root=PROJECT_ROOT, assembly_dir=PROJECT_ROOT / "cdk.out"),
             clock=clock,

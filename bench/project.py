@@ -18,12 +18,13 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, ImageNotFound
 
-from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.synth import assembly_dir
 from parity.config.settings import LOCAL_ENVIRONMENT
 
 # What `invoke dev` and `invoke deploy --env local` read (the synth inputs).
 PROJECT_FILES = (
+    "fargate-parity.toml",
     "cdk.json",
     "cdk",
     "resources",
@@ -79,13 +80,13 @@ class ProjectCopy:
 
     def app_tasks(self) -> AppTasks:
         """The task definitions of the copy's last synth."""
-        return load_app_tasks(assembly_dir(self.root), env=LOCAL_ENVIRONMENT)
+        return environment_tasks(self.root, LOCAL_ENVIRONMENT, assembly_dir(self.root))
 
     def image_tags(self) -> tuple[str, str]:
         """(laravel image, nginx image) of the copy's last synth."""
         tasks = self.app_tasks()
         laravel = tasks.migration.container(tasks.watched_container).image
-        others = {c.image for c in tasks.service.containers} - {laravel}
+        others = {c.image for s in tasks.services for c in s.task.containers} - {laravel}
         if len(others) != 1:
             raise ValueError(f"expected one nginx image next to {laravel}, found {others}")
         return laravel, others.pop()

@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from parity.assembly.apptasks import stack_names
 from parity.assembly.cloud import load_assembly
+from parity.assembly.synth import assembly_dir as synth_output
+from parity.config.harness import load_config
 from parity.console import note
 from parity.errors import DeployError
 
 
-def check_environment_templates(assembly_dir: Path, env: str) -> None:
+def check_environment_templates(project_root: Path, env: str) -> None:
     """Fail when cfn-lint or cdk-nag reports anything for ``env``'s stacks."""
     from cfnlint.api import ManualArgs, lint_by_config  # slow import: only when deploying
 
+    environment = load_config(project_root).environment(env)
+    assembly_dir = synth_output(project_root)
     assembly = load_assembly(assembly_dir)
-    prefix = stack_names(env)[0].rsplit("-", 1)[0]
-    stacks = [stack for name, stack in assembly.stacks.items() if name.startswith(prefix + "-")]
+    stacks = [stack for name, stack in assembly.stacks.items() if environment.selects(name)]
     regions = sorted({stack.region for stack in stacks if stack.region}) or ["us-east-1"]
     matches = [
         str(match)

@@ -1,9 +1,11 @@
 """Synthesize and diff the CDK app with the pinned CDK CLI, and tell when ``cdk.out`` is stale.
 
-The CLI is ``node_modules/.bin/cdk`` (pinned in package.json). Synth is offline: the app imports
-every existing resource by attribute. ``diff`` talks to AWS, or to an emulator: the CLI inherits
-this process's environment, so ``AWS_ENDPOINT_URL`` (with ``AWS_ENDPOINT_URL_S3`` and test
-credentials) points it at one.
+The app is the one ``fargate-parity.toml`` names (``[app] cdk_json``), in any CDK language:
+the CLI runs its ``cdk.json`` ``app`` command, with the environment's ``context``. The CLI
+is the project's ``node_modules/.bin/cdk``, else the one the harness pinned (package.json).
+Synth is offline. ``diff`` talks to AWS, or to an emulator: the CLI inherits this process's
+environment, so ``AWS_ENDPOINT_URL`` (with ``AWS_ENDPOINT_URL_S3`` and test credentials)
+points it at one.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from parity.errors import ConfigError, HarnessError
+from parity.config.harness import HarnessConfig, load_config
+from parity.errors import HarnessError
 
 CDK_CLI = Path("node_modules/.bin/cdk")
-ENVIRONMENTS_DIR = Path("cdk/environments")
-# Everything the synthesized output depends on. git's ignore rules keep out what the image
-# assets exclude as well (dependencies, runtime state, local CAs), so a dev run writing logs
-# under resources/ does not make cdk.out stale.
-SYNTH_INPUTS = ("cdk.json", "cdk", "resources", "package-lock.json", "pyproject.toml")
+# The checkout the harness runs from: its package.json pins the CLI.
+HARNESS_ROOT = Path(__file__).resolve().parents[2]
 STAMP_FILE = "parity-synth-inputs.json"
 CLI_TIMEOUT_S = 600
 FAILURE_TAIL_LINES = 3
@@ -45,26 +45,38 @@ class DiffResult:
 
 
 def environment_names(project_root: Path) -> tuple[str, ...]:
-    """The environments the CDK app defines (one TOML file each)."""
-    return tuple(sorted(path.stem for path in (project_root / ENVIRONMENTS_DIR).glob("*.toml")))
+    """The environments fargate-parity.toml defines."""
+    return tuple(load_config(project_root).environments)
+
+
+def cdk_cli(project_root: Path) -> Path:
+    """The project's own pinned CDK CLI, else the harness's."""
+    for root in (project_root, HARNESS_ROOT):
+        if (root / CDK_CLI).exists():
+            return root / CDK_CLI
+    raise HarnessError(
+        f"{project_root / CDK_CLI} is missing; run scripts/bootstrap to install the CDK CLI"
+    )
 
 
 def assembly_dir(project_root: Path) -> Path:
-    """Where the CLI writes the cloud assembly: cdk.json's ``output``."""
+    """Where the CLI writes the cloud assembly: cdk.json's ``output``, beside cdk.json."""
+    cdk_json = load_config(project_root).cdk_json
     try:
-        settings = json.loads((project_root / "cdk.json").read_text())
+        settings = json.loads(cdk_json.read_text())
     except (OSError, ValueError) as error:
-        raise HarnessError(f"cannot read {project_root / 'cdk.json'}: {error}") from None
-    return project_root / str(settings.get("output", "cdk.out"))
+        raise HarnessError(f"cannot read {cdk_json}: {error}") from None
+    return cdk_json.parent / str(settings.get("output", "cdk.out"))
 
 
 def synth(*, project_root: Path, env: str | None = None) -> SynthResult:
     """Run ``cdk synth`` for every environment, or only ``env``, and stamp its inputs."""
-    check_environment(project_root, env)
+    config = load_config(project_root)
+    context = _context(config, env)
     inputs = inputs_fingerprint(project_root)
-    command = [str(project_root / CDK_CLI), "synth", "--quiet", *_context(env)]
+    command = [str(cdk_cli(project_root)), "synth", "--quiet", *context]
     started = time.monotonic()
-    _run_cli(command, project_root=project_root, what="cdk synth")
+    _run_cli(command, cwd=config.cdk_dir, what="cdk synth")
     duration = time.monotonic() - started
     output_dir = assembly_dir(project_root)
     if inputs is not None:
@@ -75,10 +87,10 @@ def synth(*, project_root: Path, env: str | None = None) -> SynthResult:
 
 def diff(*, project_root: Path, env: str) -> DiffResult:
     """Run ``cdk diff`` on ``env``'s stacks against the deployed ones (or the emulator's)."""
-    check_environment(project_root, env)
-    command = [str(project_root / CDK_CLI), "diff", "--all", *_context(env)]
+    config = load_config(project_root)
+    command = [str(cdk_cli(project_root)), "diff", "--all", *_context(config, env)]
     started = time.monotonic()
-    output = _run_cli(command, project_root=project_root, what=f"cdk diff for {env}")
+    output = _run_cli(command, cwd=config.cdk_dir, what=f"cdk diff for {env}")
     return DiffResult(output=output, duration_s=time.monotonic() - started)
 
 
@@ -98,9 +110,9 @@ def synth_is_stale(project_root: Path, *, env: str | None = None) -> bool:
 
 
 def check_environment(project_root: Path, env: str | None) -> None:
-    valid = environment_names(project_root)
-    if env is not None and env not in valid:
-        raise ConfigError(f"unknown environment {env!r}; valid environments: {', '.join(valid)}")
+    """Fail naming the environments fargate-parity.toml defines when ``env`` is not one."""
+    if env is not None:
+        load_config(project_root).environment(env)
 
 
 def inputs_fingerprint(project_root: Path) -> str | None:
@@ -115,7 +127,7 @@ def inputs_fingerprint(project_root: Path) -> str | None:
                 "--others",
                 "--exclude-standard",
                 "--",
-                *SYNTH_INPUTS,
+                *load_config(project_root).synth_inputs,
             ],
             cwd=project_root,
             capture_output=True,
@@ -133,8 +145,14 @@ def inputs_fingerprint(project_root: Path) -> str | None:
     return digest.hexdigest()
 
 
-def _context(env: str | None) -> list[str]:
-    return [] if env is None else ["--context", f"env={env}"]
+def _context(config: HarnessConfig, env: str | None) -> list[str]:
+    """``--context KEY=VALUE`` of the environment (none: synth every environment at once)."""
+    if env is None:
+        return []
+    context = config.environment(env).context
+    return [
+        argument for key, value in context.items() for argument in ("--context", f"{key}={value}")
+    ]
 
 
 def _manifest_digest(output_dir: Path) -> str | None:
@@ -144,9 +162,7 @@ def _manifest_digest(output_dir: Path) -> str | None:
         return None
 
 
-def _run_cli(command: list[str], *, project_root: Path, what: str) -> str:
-    if not Path(command[0]).exists():
-        raise HarnessError(f"{command[0]} is missing; run scripts/bootstrap to install the CDK CLI")
+def _run_cli(command: list[str], *, cwd: Path, what: str) -> str:
     environment = {
         **os.environ,
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": os.environ.get(
@@ -156,7 +172,7 @@ def _run_cli(command: list[str], *, project_root: Path, what: str) -> str:
     try:
         result = subprocess.run(
             command,
-            cwd=project_root,
+            cwd=cwd,
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -176,41 +176,6 @@ def task_definition_ids(template: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(_resource_ids(template, TASK_DEFINITION_TYPE))
 
 
-def find_task_definition(template: Mapping[str, Any], *, family: str | None = None) -> str:
-    """The logical id of the task definition with ``family``, or of the template's only one."""
-    resources = template.get("Resources", {})
-    candidates = task_definition_ids(template)
-    if family is not None:
-        candidates = tuple(
-            logical_id
-            for logical_id in candidates
-            if resources[logical_id].get("Properties", {}).get("Family") == family
-        )
-    if len(candidates) == 1:
-        return candidates[0]
-    families = ", ".join(
-        f"{logical_id} (family {resources[logical_id].get('Properties', {}).get('Family')})"
-        for logical_id in task_definition_ids(template)
-    )
-    wanted = f"with family {family!r}" if family is not None else "to choose"
-    raise ConfigError(
-        f"found {len(candidates)} task definitions {wanted} in the template"
-        f" (task definitions: {families or 'none'}); name the family in the CDK app's spec"
-    )
-
-
-def service_task_definition(template: Mapping[str, Any]) -> str:
-    """The logical id of the task definition the template's ECS service runs."""
-    services = list(_resource_ids(template, SERVICE_TYPE))
-    if len(services) != 1:
-        raise ConfigError(
-            f"expected one AWS::ECS::Service in the template, found {len(services)}"
-            f" ({', '.join(services) or 'none'}); check the service stack"
-        )
-    reference = template["Resources"][services[0]].get("Properties", {}).get("TaskDefinition")
-    return _referenced_task_definition(template, reference, f"{services[0]}.TaskDefinition")
-
-
 def output_task_definition(template: Mapping[str, Any], output: str) -> str:
     """The logical id of the task definition the stack output ``output`` refers to."""
     outputs = template.get("Outputs", {})
@@ -219,7 +184,7 @@ def output_task_definition(template: Mapping[str, Any], output: str) -> str:
             f"the template has no output {output!r} (outputs: {', '.join(outputs) or 'none'});"
             " check the CDK app's CfnOutput ids"
         )
-    return _referenced_task_definition(template, outputs[output].get("Value"), f"Outputs.{output}")
+    return referenced_task_definition(template, outputs[output].get("Value"), f"Outputs.{output}")
 
 
 def _resource_ids(template: Mapping[str, Any], resource_type: str) -> Iterator[str]:
@@ -228,7 +193,7 @@ def _resource_ids(template: Mapping[str, Any], resource_type: str) -> Iterator[s
             yield logical_id
 
 
-def _referenced_task_definition(template: Mapping[str, Any], reference: Any, where: str) -> str:
+def referenced_task_definition(template: Mapping[str, Any], reference: Any, where: str) -> str:
     # A task definition's Ref is its ARN, the only way CDK points at one.
     if isinstance(reference, dict) and list(reference) == ["Ref"]:
         logical_id = reference["Ref"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.cloud import DockerImageAsset
 from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import ContainerSpec, DependencyCondition, HealthCheck, TaskDefinition
@@ -32,13 +32,13 @@ from parity.engine.baseimage import BASE_IMAGE
 from parity.engine.labels import CONTAINER_LABEL, MANAGED_LABEL, SCOPE_LABEL, TASK_LABEL, Scope
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
-from parity.runtime.bringup import SECRETS_FILE, prepare_assembly, published_container_port
+from parity.runtime.bringup import SECRETS_FILE, prepare_assembly
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.runtime.localrun import database_settings
 from parity.runtime.overrides import (
-    DB_HOST_VARIABLE,
-    TaskKind,
+    MIGRATION,
     app_task_definitions,
+    db_host_variable,
     environment_overrides,
 )
 from parity.runtime.task import HOLDER
@@ -60,7 +60,6 @@ DB_SERVICE = "mysql"
 # The variable HarnessSettings reads, so `invoke dev` and compose pick the same image.
 DB_IMAGE_VARIABLE = "PARITY_DB_IMAGE"
 # A task that shares its namespace between containers, or publishes a port, gets a holder.
-HOLDERS = {TaskKind.SERVICE: HOLDER, TaskKind.MIGRATION: f"{TaskKind.MIGRATION}-{HOLDER}"}
 # Compose's conditions for ECS dependsOn. COMPLETE ("exited, any code") has none:
 # service_completed_successfully would stop compose where ECS carries on.
 DEPENDENCY_CONDITIONS = {
@@ -119,7 +118,7 @@ class ComposeExport:
 
 def export_compose(project_root: Path) -> ComposeExport:
     """``invoke compose``: write the compose file and the secret env files it reads."""
-    tasks = load_app_tasks(prepare_assembly(project_root), env=LOCAL_ENVIRONMENT)
+    tasks = environment_tasks(project_root, LOCAL_ENVIRONMENT, prepare_assembly(project_root))
     rendered = render_compose(tasks, project_root=project_root)
     env_files = write_env_files(project_root, env_file_values(project_root, tasks))
     compose_file = project_root / COMPOSE_FILE
@@ -131,7 +130,7 @@ def export_compose(project_root: Path) -> ComposeExport:
 def render_compose(tasks: AppTasks, *, project_root: Path) -> str:
     """The compose file's text: the header, then the document with sorted keys."""
     header = HEADER.format(
-        holder=HOLDERS[TaskKind.SERVICE],
+        holder=_holder_name(_front_label(tasks)),
         loopback=LOOPBACK_ADDRESS,
         port=DEFAULT_HTTP_PORT,
         db=DB_SERVICE,
@@ -155,20 +154,17 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
     }
     services: dict[str, Any] = {DB_SERVICE: _database_service()}
     volumes: dict[str, Any] = {}
+    front = _front_label(tasks)
     for kind, _, task in app_task_definitions(tasks):
-        holder = HOLDERS[kind] if _needs_holder(task) else None
+        holder = _holder_name(kind) if _needs_holder(task) else None
         if holder is not None:
-            host_ports = (
-                {published_container_port(tasks): DEFAULT_HTTP_PORT}
-                if kind is TaskKind.SERVICE
-                else {}
-            )
+            host_ports = {_front_port(tasks): DEFAULT_HTTP_PORT} if kind == front else {}
             _add(services, holder, _holder_service(kind, host_ports))
         for volume in task.volumes:
             volumes[_volume_name(kind, volume.name)] = {"labels": _labels(kind, volume.name)}
         for container in task.containers:
-            service = _container_service(kind, task, container, holder=holder, builds=builds)
-            if kind is TaskKind.SERVICE and not container.depends_on:
+            service = _container_service(tasks, kind, task, container, holder=holder, builds=builds)
+            if kind != MIGRATION and not container.depends_on:
                 # The migration gate: the service task starts only after a good migration.
                 service["depends_on"][tasks.watched_container] = {"condition": MIGRATION_GATE}
             _add(services, container.name, service)
@@ -176,6 +172,25 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
     if volumes:
         document["volumes"] = volumes
     return document
+
+
+def _front_label(tasks: AppTasks) -> str:
+    """The first load-balanced service: its holder publishes the app's port."""
+    for service in tasks.services:
+        if service.load_balancer is not None:
+            return service.key
+    return MIGRATION
+
+
+def _front_port(tasks: AppTasks) -> int:
+    for service in tasks.services:
+        if service.load_balancer is not None:
+            return service.load_balancer.port
+    raise ConfigError("no service is behind a load balancer, so compose publishes no port")
+
+
+def _holder_name(kind: str) -> str:
+    return f"{kind}-{HOLDER}"
 
 
 def _needs_holder(task: TaskDefinition) -> bool:
@@ -192,7 +207,7 @@ def _add(services: dict[str, Any], name: str, service: dict[str, Any]) -> None:
     services[name] = service
 
 
-def _holder_service(kind: TaskKind, host_ports: Mapping[int, int]) -> dict[str, Any]:
+def _holder_service(kind: str, host_ports: Mapping[int, int]) -> dict[str, Any]:
     service: dict[str, Any] = {
         "image": BASE_IMAGE,
         "command": ["sleep", "infinity"],
@@ -207,7 +222,8 @@ def _holder_service(kind: TaskKind, host_ports: Mapping[int, int]) -> dict[str, 
 
 
 def _container_service(
-    kind: TaskKind,
+    tasks: AppTasks,
+    kind: str,
     task: TaskDefinition,
     container: ContainerSpec,
     *,
@@ -225,12 +241,12 @@ def _container_service(
     if holder is not None:
         service["network_mode"] = f"service:{holder}"
         service["depends_on"][holder] = {"condition": "service_started"}
-    overrides = environment_overrides(db_host=DB_SERVICE)
+    overrides = environment_overrides(tasks, db_host=DB_SERVICE)
     if container.environment:
         service["environment"] = {
             name: overrides.get(name, value) for name, value in container.environment.items()
         }
-    if DB_HOST_VARIABLE in container.environment:
+    if db_host_variable(tasks) in container.environment:
         service["depends_on"][DB_SERVICE] = {"condition": "service_healthy"}
     if container.secrets:
         service["env_file"] = [_from_compose_dir(ENV_FILES_DIR / f"{container.name}.env")]
@@ -335,7 +351,7 @@ def _build(asset: DockerImageAsset, *, project_root: Path) -> dict[str, Any]:
     return build
 
 
-def _labels(kind: TaskKind, name: str) -> dict[str, str]:
+def _labels(kind: str, name: str) -> dict[str, str]:
     return {
         MANAGED_LABEL: "true",
         SCOPE_LABEL: Scope.COMPOSE.value,
@@ -344,7 +360,7 @@ def _labels(kind: TaskKind, name: str) -> dict[str, str]:
     }
 
 
-def _volume_name(kind: TaskKind, volume: str) -> str:
+def _volume_name(kind: str, volume: str) -> str:
     # Task volumes are task-scoped; compose volumes are project-wide, so the task names them.
     return f"{kind}-{volume}"
 
@@ -385,9 +401,7 @@ def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, 
     """Compose service → the env its env file holds: each container's secrets, resolved the way
     ``invoke dev`` resolves them (dev values seeded into the embedded emulator), and the MySQL
     service's credentials (the ones the app reads)."""
-    values = load_or_create(
-        project_root / SECRETS_FILE, demand_of([tasks.migration, tasks.service])
-    )
+    values = load_or_create(project_root / SECRETS_FILE, demand_of(tasks.task_definitions))
     emulator = start_emulator(EmulatorKind.MOTO, region=tasks.region, port=0)
     try:
         seed(
@@ -398,14 +412,11 @@ def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, 
         resolver = AwsSecretResolver(
             client_factory=lambda service, *, region_name=None: emulator.client(service)
         )
-        migration = resolve_task_secrets(tasks.migration, resolver)
-        service = resolve_task_secrets(tasks.service, resolver)
+        resolved = [resolve_task_secrets(task, resolver) for task in tasks.task_definitions]
     finally:
         emulator.stop()
-    database = database_settings(
-        tasks.migration, tasks.watched_container, migration, DEFAULT_DB_IMAGE
-    )
-    files = {name: env for name, env in {**migration, **service}.items() if env}
+    database = database_settings(tasks, resolved[0], DEFAULT_DB_IMAGE)
+    files = {name: env for secrets in resolved for name, env in secrets.items() if env}
     files[DB_SERVICE] = {
         "MYSQL_DATABASE": SecretValue(database.database),
         "MYSQL_USER": SecretValue(database.user),

@@ -6,7 +6,13 @@ import secrets as random_tokens
 from dataclasses import dataclass
 from pathlib import Path
 
-from parity.config.settings import DEFAULT_HTTP_PORT, EmulatorKind, HarnessSettings
+from parity.config.harness import load_config
+from parity.config.settings import (
+    DEFAULT_HTTP_PORT,
+    LOCAL_ENVIRONMENT,
+    EmulatorKind,
+    HarnessSettings,
+)
 from parity.console import console, note, step
 from parity.engine.daemon import ensure_engine
 from parity.engine.labels import (
@@ -20,18 +26,17 @@ from parity.errors import ConfigError
 from parity.runtime.bringup import (
     MIGRATION_TASK,
     SECRETS_FILE,
-    SERVICE_TASK,
     LocalRun,
     bring_up,
     build_app,
-    published_container_port,
     remove_task,
     service_task_names,
 )
 from parity.runtime.devsecrets import stored_values
-from parity.runtime.localrun import LogPrinter, run_id_for, run_migration, start_service
+from parity.runtime.localrun import LogPrinter, run_id_for, run_migration
 from parity.runtime.overrides import service_bind_mounts, source_mount_environment
-from parity.runtime.task import LocalTask, redactor
+from parity.runtime.services import RunningService, ServiceOptions, start_services
+from parity.runtime.task import LocalTask, redactor, wait_for_any_stop
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
 # The CLI's defaults (tasks.py shows them in --help).
@@ -54,15 +59,33 @@ class DevOptions:
 
 @dataclass(frozen=True)
 class DevSession:
-    url: str
-    service: LocalTask
     run: LocalRun
+    services: tuple[RunningService, ...]
+
+    @property
+    def url(self) -> str:
+        """The first load-balanced service's URL (the app's front door)."""
+        urls = [running.url for running in self.services if running.url]
+        if not urls:
+            raise ConfigError("no service of this app is behind a load balancer; it has no URL")
+        return urls[0]
+
+    def running(self, key: str) -> RunningService:
+        for running in self.services:
+            if running.service.key == key:
+                return running
+        raise ConfigError(
+            f"no service {key!r} runs (services: {', '.join(s.service.key for s in self.services)})"
+        )
+
+    def tasks(self) -> list[LocalTask]:
+        return [task for running in self.services for task in running.tasks]
 
 
 def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> DevSession:
-    """Build, start the backing services, run the migration gate, start the service."""
+    """Build, start the backing services, run the migration gate, start every service."""
+    config = load_config(project_root)
     built = build_app(project_root, settings)
-    service_port = published_container_port(built.tasks)
     run = bring_up(
         built,
         project_root=project_root,
@@ -81,18 +104,27 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         timeout_s=options.migration_timeout_s,
     )
     remove_service_tasks(run)
-    service = start_service(
-        run.context,
-        tasks,
-        run.secrets,
-        task_name=run.task_name(SERVICE_TASK, random_tokens.token_hex(2)),
-        host_ports={service_port: options.port or None},
-        bind_mounts=service_bind_mounts(project_root, tasks) if options.source_mounts else None,
-        added_environment=source_mount_environment(tasks) if options.source_mounts else None,
+    services = start_services(
+        run,
+        ServiceOptions(
+            first_port=options.port,
+            max_tasks=config.environment(LOCAL_ENVIRONMENT).max_tasks,
+            bind_mounts=(
+                service_bind_mounts(project_root, tasks, config.dev)
+                if options.source_mounts
+                else {}
+            ),
+            added_environment=(
+                source_mount_environment(tasks, config.dev) if options.source_mounts else {}
+            ),
+        ),
     )
-    url = f"http://127.0.0.1:{service.host_port(service_port)}/"
-    console.print(f"[bold green]ready:[/] {url}")
-    return DevSession(url=url, service=service, run=run)
+    session = DevSession(run=run, services=services)
+    if any(running.url for running in services):
+        console.print(f"[bold green]ready:[/] {session.url}")
+    else:
+        console.print("[bold green]ready[/]")
+    return session
 
 
 def remove_service_tasks(run: LocalRun) -> None:
@@ -118,10 +150,12 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
         note("detached; `invoke logs` shows output, `invoke down` removes everything")
         return
     note("streaming logs; Ctrl-C stops and removes everything")
-    session.service.follow_logs(LogPrinter())
+    printer = LogPrinter()
+    for task in session.tasks():
+        task.follow_logs(printer)
     try:
-        outcome = session.service.wait_until_stopped(timeout_s=None)
-        console.print(f"[red]service task stopped:[/] {outcome.stop_reason}")
+        stopped, outcome = wait_for_any_stop(session.tasks())
+        console.print(f"[red]task {stopped.name} stopped:[/] {outcome.stop_reason}")
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:

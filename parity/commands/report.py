@@ -11,27 +11,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, load_app_tasks, stack_names
+from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, environment_tasks
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
+from parity.config.harness import DevConfig, load_config
 from parity.config.settings import DEFAULT_DB_IMAGE, LOCAL_ENVIRONMENT, HarnessSettings
 from parity.console import console, step
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.runtime.bringup import SECRETS_FILE
 from parity.runtime.overrides import (
-    DB_HOST_VARIABLE,
     DEPLOYED_DATABASE,
     MISSING,
-    TaskKind,
     app_task_definitions,
+    db_host_variable,
     service_bind_mounts,
     source_mount_environment,
 )
@@ -51,6 +51,7 @@ class ParityInputs:
     host_port: int
     db_image: str
     secrets_file: Path
+    dev: DevConfig = field(default_factory=DevConfig)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,14 +78,26 @@ class NamedOverride:
 
 
 def _db_host(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    variable = db_host_variable(inputs.local)
     for where, local, deployed in _paired_containers(inputs):
-        if DB_HOST_VARIABLE in local.environment:
-            written = local.environment[DB_HOST_VARIABLE]
+        if variable in local.environment:
+            written = local.environment[variable]
             yield (
-                where,
+                f"{where} {variable}",
                 f"the local MySQL container (instead of {written}; compose: mysql)",
-                _environment_value(deployed, DB_HOST_VARIABLE),
+                _environment_value(deployed, variable),
             )
+
+
+def _declared(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for override in inputs.local.environment_overrides:
+        for where, local, deployed in _paired_containers(inputs):
+            if override.target in local.environment:
+                yield (
+                    f"{where} {override.target}",
+                    f"{override.value} ({override.reason})",
+                    _environment_value(deployed, override.target),
+                )
 
 
 def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
@@ -92,7 +105,7 @@ def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     if local == DEFAULT_DB_IMAGE:
         local += f" (the MariaDB stand-in {MARIADB_IMAGE} where it cannot be pulled)"
     watched = inputs.deployed.migration.container(inputs.deployed.watched_container)
-    host = _environment_value(watched, DB_HOST_VARIABLE)
+    host = _environment_value(watched, db_host_variable(inputs.deployed))
     yield "database", local, f"{DEPLOYED_DATABASE} at {host}"
 
 
@@ -125,16 +138,23 @@ def _secrets(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
 
 def _ports(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     routes = _load_balancer_routes(inputs.deployed)
-    for kind, _, task in app_task_definitions(inputs.local):
-        for container in task.containers:
+    balanced = [s for s in inputs.local.services if s.load_balancer is not None]
+    for service in inputs.local.services:
+        target = service.load_balancer
+        for container in service.task.containers:
             for mapping in container.port_mappings:
-                local = (
-                    f"{LOOPBACK_ADDRESS}:{inputs.host_port}, published on the task's holder"
-                    if kind is TaskKind.SERVICE
-                    else "not published"
+                if target is not None and (target.container, target.port) == (
+                    container.name,
+                    mapping.container_port,
+                ):
+                    port = inputs.host_port if service is balanced[0] else "a free port"
+                    local = f"the local load balancer on {LOOPBACK_ADDRESS}:{port}"
+                else:
+                    local = "not published"
+                deployed = routes.get(
+                    (service.key, container.name, mapping.container_port), "no load balancer"
                 )
-                deployed = routes.get((container.name, mapping.container_port), "no load balancer")
-                yield f"{kind}/{container.name}:{mapping.container_port}", local, deployed
+                yield f"{service.key}/{container.name}:{mapping.container_port}", local, deployed
 
 
 def _health_cadence(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
@@ -182,27 +202,30 @@ def _roles(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
 
 
 def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
-    for container, mounts in sorted(service_bind_mounts(inputs.project_root, inputs.local).items()):
-        for mount in mounts:
+    mounts = service_bind_mounts(inputs.project_root, inputs.local, inputs.dev)
+    for container, container_mounts in sorted(mounts.items()):
+        for mount in container_mounts:
             source = mount.host_path.relative_to(inputs.project_root)
             mode = "ro" if mount.read_only else "rw"
             yield (
-                f"{TaskKind.SERVICE}/{container}",
+                container,
                 f"{source} → {mount.container_path} ({mode} bind mount)",
                 "none: the code baked into the image",
             )
-    for container, environment in sorted(source_mount_environment(inputs.local).items()):
+    environments = source_mount_environment(inputs.local, inputs.dev)
+    for container, environment in sorted(environments.items()):
         for name, value in environment.items():
             yield (
-                f"{TaskKind.SERVICE}/{container} environment.{name}",
+                f"{container} environment.{name}",
                 f"{value} (mounted code is re-read on change)",
                 MISSING,
             )
 
 
 NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
-    NamedOverride(name="DB host", field=f"environment.{DB_HOST_VARIABLE}", compare=_db_host),
-    NamedOverride(name="database", field=f"the server {DB_HOST_VARIABLE} names", compare=_database),
+    NamedOverride(name="DB host", field="environment (the DB host)", compare=_db_host),
+    NamedOverride(name="database", field="the server the DB host names", compare=_database),
+    NamedOverride(name="declared", field="environment (fargate-parity.toml)", compare=_declared),
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
     NamedOverride(name="published port", field="portMappings", compare=_ports),
@@ -251,11 +274,12 @@ def parity_report(
     directory = assembly_dir(project_root)
     inputs = ParityInputs(
         project_root=project_root,
-        local=load_app_tasks(directory, env=LOCAL_ENVIRONMENT),
-        deployed=load_app_tasks(directory, env=env),
+        local=environment_tasks(project_root, LOCAL_ENVIRONMENT, directory),
+        deployed=environment_tasks(project_root, env, directory),
         host_port=host_port,
         db_image=db_image,
         secrets_file=SECRETS_FILE,
+        dev=load_config(project_root).dev,
     )
     return compare_with_deployed(inputs, source_mounts=source_mounts)
 
@@ -294,7 +318,8 @@ def _paired_containers(
     """(where, local container, the deployed container of the same task and name)."""
     deployed_tasks = {kind: task for kind, _, task in app_task_definitions(inputs.deployed)}
     for kind, _, task in app_task_definitions(inputs.local):
-        deployed = {container.name: container for container in deployed_tasks[kind].containers}
+        counterpart = deployed_tasks.get(kind)
+        deployed = {c.name: c for c in counterpart.containers} if counterpart else {}
         for container in task.containers:
             yield f"{kind}/{container.name}", container, deployed.get(container.name)
 
@@ -319,28 +344,24 @@ def _resources(template: Mapping[str, Any], resource_type: str) -> Iterator[Mapp
             yield resource.get("Properties", {})
 
 
-def _load_balancer_routes(tasks: AppTasks) -> dict[tuple[str, int], str]:
-    """(container, port) → the ALB target group the deployed service registers it with."""
-    _, service_stack = stack_names(tasks.env)
-    template = tasks.assembly.stack(service_stack).template
-    rules = {
-        json.dumps(action["TargetGroupArn"], sort_keys=True): rule
-        for rule in _resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
-        for action in rule.get("Actions", [])
-        if "TargetGroupArn" in action
-    }
-    routes: dict[tuple[str, int], str] = {}
-    for service in _resources(template, "AWS::ECS::Service"):
-        for balancer in service.get("LoadBalancers", []):
-            target_group = balancer["TargetGroupArn"]
-            route = f"ALB target group {_reference(target_group)}"
-            rule = rules.get(json.dumps(target_group, sort_keys=True))
-            if rule is not None:
+def _load_balancer_routes(tasks: AppTasks) -> dict[tuple[str, str, int], str]:
+    """(service key, container, port) → the ALB target group the deployed service registers it
+    with, and the listener rule that sends traffic there."""
+    routes: dict[tuple[str, str, int], str] = {}
+    for service in tasks.services:
+        target = service.load_balancer
+        if target is None:
+            continue
+        template = tasks.assembly.stack(service.stack).template
+        route = f"ALB target group {target.target_group}"
+        for rule in _resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule"):
+            forwards = [a.get("TargetGroupArn") for a in rule.get("Actions", [])]
+            if {"Ref": target.target_group} in forwards:
                 route += (
                     f", rule priority {rule.get('Priority')} on listener"
                     f" {_reference(rule.get('ListenerArn'))}"
                 )
-            routes[(balancer["ContainerName"], int(balancer["ContainerPort"]))] = route
+        routes[(service.key, target.container, target.port)] = route
     return routes
 
 

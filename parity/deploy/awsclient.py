@@ -161,6 +161,31 @@ class AwsApi:
             ),
         )
 
+    def stack_services(self, name: str) -> tuple[tuple[str, str], ...]:
+        """(cluster, service name) of every ECS service the stack created; none when the
+        stack does not exist. A service's physical id is its ARN:
+        ``arn:aws:ecs:<region>:<account>:service/<cluster>/<name>``."""
+        with aws_errors("cloudformation:DescribeStackResources"):
+            try:
+                response = self._cloudformation.describe_stack_resources(StackName=name)
+            except ClientError as error:
+                if _code(error) == "ValidationError" and "does not exist" in _message(error):
+                    return ()
+                raise
+        services = []
+        for resource in response.get("StackResources", []):
+            if resource.get("ResourceType") != "AWS::ECS::Service":
+                continue
+            _, _, path = str(resource.get("PhysicalResourceId", "")).partition(":service/")
+            cluster, _, service = path.partition("/")
+            if not cluster or not service:
+                raise DeployError(
+                    f"stack {name}'s service {resource.get('LogicalResourceId')} has physical id"
+                    f" {resource.get('PhysicalResourceId')!r}, not a service ARN with its cluster"
+                )
+            services.append((cluster, service))
+        return tuple(services)
+
     def run_task(
         self,
         *,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parity.assembly import synth as cdk
+from parity.assembly.apptasks import deploy_stacks
 from parity.assembly.checks import check_environment_templates
 from parity.config.settings import (
     DEFAULT_HTTP_PORT,
@@ -55,7 +56,8 @@ def deploy(project_root: Path, request: DeployRequest) -> DeployReport:
     env = request.environment
     steps = PreDeploySteps(
         synth=lambda: cdk.synth(project_root=project_root, env=env),
-        check=lambda: check_environment_templates(cdk.assembly_dir(project_root), env),
+        stacks=lambda: deploy_stacks(project_root, env, cdk.assembly_dir(project_root)),
+        check=lambda: check_environment_templates(project_root, env),
         diff=lambda: diff_for(env, project_root=project_root),
     )
     with open_backend_for(project_root, request) as backend:

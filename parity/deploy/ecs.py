@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import subprocess
 import time
-import tomllib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
-from parity.assembly.apptasks import stack_names
-from parity.assembly.synth import CDK_CLI, ENVIRONMENTS_DIR, assembly_dir, check_environment
+from parity.assembly.apptasks import deploy_stacks
+from parity.assembly.cloud import load_assembly
+from parity.assembly.synth import assembly_dir, cdk_cli
+from parity.config.harness import EnvironmentConfig, MigrationSelector, load_config
 from parity.console import console, note
 from parity.deploy.awsclient import AwsApi, ServiceState, StackState, TaskState
 from parity.deploy.flow import (
@@ -107,9 +108,7 @@ class CdkCli:
     run: CommandRunner = run_streaming
 
     def deploy(self, stack_name: str) -> None:
-        cli = self.project_root / CDK_CLI
-        if not cli.exists():
-            raise DeployError(f"{cli} is missing; run scripts/bootstrap to install the CDK CLI")
+        cli = cdk_cli(self.project_root)
         argv = [
             str(cli),
             "deploy",
@@ -139,32 +138,35 @@ class MigrationTarget:
     log_stream_prefix: str
 
     @classmethod
-    def from_stack(cls, stack: StackState) -> MigrationTarget:
-        outputs = _require_outputs(
-            stack,
-            "ClusterName",
-            "TaskDefinitionArn",
-            "SubnetIds",
-            "SecurityGroupIds",
-            "AssignPublicIp",
-            "WatchedContainer",
-            "LogGroupName",
-            "LogStreamPrefix",
-        )
-        if outputs["AssignPublicIp"] not in PUBLIC_IP_SETTINGS:
+    def from_stack(cls, stack: StackState, selector: MigrationSelector) -> MigrationTarget:
+        """Read the outputs fargate-parity.toml names ([environments.X.migration.run])."""
+        run = selector.run
+        if run is None or selector.output is None or selector.watched_container_output is None:
+            raise ConfigError(
+                f"fargate-parity.toml: the migration of stack {stack.name} needs `output`,"
+                " `watched_container_output` and a [migration.run] table to run through ECS"
+            )
+        names = {
+            "task_definition": selector.output,
+            "watched_container": selector.watched_container_output,
+            **{f.name.removesuffix("_output"): getattr(run, f.name) for f in fields(run)},
+        }
+        found = _require_outputs(stack, *dict.fromkeys(names.values()))
+        outputs = {key: found[output] for key, output in names.items()}
+        if outputs["assign_public_ip"] not in PUBLIC_IP_SETTINGS:
             raise DeployError(
-                f"stack {stack.name} output AssignPublicIp is {outputs['AssignPublicIp']!r};"
-                f" expected one of {', '.join(PUBLIC_IP_SETTINGS)}"
+                f"stack {stack.name} output {run.assign_public_ip_output} is"
+                f" {outputs['assign_public_ip']!r}; expected one of {', '.join(PUBLIC_IP_SETTINGS)}"
             )
         return cls(
-            cluster=outputs["ClusterName"],
-            task_definition_arn=outputs["TaskDefinitionArn"],
-            subnet_ids=_comma_list(outputs["SubnetIds"]),
-            security_group_ids=_comma_list(outputs["SecurityGroupIds"]),
-            assign_public_ip=outputs["AssignPublicIp"],
-            watched_container=outputs["WatchedContainer"],
-            log_group=outputs["LogGroupName"],
-            log_stream_prefix=outputs["LogStreamPrefix"],
+            cluster=outputs["cluster"],
+            task_definition_arn=outputs["task_definition"],
+            subnet_ids=_comma_list(outputs["subnets"]),
+            security_group_ids=_comma_list(outputs["security_groups"]),
+            assign_public_ip=outputs["assign_public_ip"],
+            watched_container=outputs["watched_container"],
+            log_group=outputs["log_group"],
+            log_stream_prefix=outputs["log_stream_prefix"],
         )
 
     def log_stream(self, task_id: str) -> str:
@@ -204,21 +206,25 @@ class EcsBackend:
         self,
         *,
         environment: str,
+        migration: MigrationSelector,
+        stacks: Callable[[], tuple[str, ...]],
         api: AwsApi,
         cdk: CdkCli,
         clock: Clock | None = None,
         polling: PollSchedule = ADAPTIVE_POLLING,
     ) -> None:
         self.environment = environment
+        self._selector = migration
+        self._migration_stack = migration.stack
+        self._stacks = stacks
         self._api = api
         self._cdk = cdk
         self._clock = clock or SystemClock()
         self._polling = polling
-        self._migration_stack, self._service_stack = stack_names(environment)
         self._target: MigrationTarget | None = None
 
     def ensure_idle(self) -> None:
-        for name in (self._migration_stack, self._service_stack):
+        for name in self._stacks():
             stack = self._api.stack(name)
             if stack is not None and stack.busy:
                 raise DeployLocked(
@@ -236,7 +242,7 @@ class EcsBackend:
                 f"stack {self._migration_stack} does not exist; deploy it first"
                 f" (invoke deploy --env {self.environment})"
             )
-        self._target = MigrationTarget.from_stack(stack)
+        self._target = MigrationTarget.from_stack(stack, self._selector)
         return MigrationTask(
             task_definition=self._target.task_definition_arn,
             watched_container=self._target.watched_container,
@@ -287,12 +293,15 @@ class EcsBackend:
             reason=reason[:MAX_STOP_REASON],
         )
 
-    def wait_for_service(self, *, timeout_s: float) -> None:
-        stack = self._api.stack(self._service_stack)
-        if stack is None:
-            raise DeployError(f"stack {self._service_stack} does not exist")
-        outputs = _require_outputs(stack, "ClusterName", "ServiceName")
-        cluster, name = outputs["ClusterName"], outputs["ServiceName"]
+    def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
+        """Every ECS service the stack created, each until stable (or rolled back)."""
+        services = self._api.stack_services(stack_name)
+        if not services:
+            raise DeployError(f"stack {stack_name} holds no ECS service (or does not exist)")
+        for cluster, name in services:
+            self._wait_until_stable(cluster, name, timeout_s=timeout_s)
+
+    def _wait_until_stable(self, cluster: str, name: str, *, timeout_s: float) -> None:
         deadline = self._clock.monotonic() + timeout_s
         intervals = self._polling.intervals()
         shown = ""
@@ -324,24 +333,36 @@ class EcsBackend:
 def ecs_backend(
     *, project_root: Path, environment: str, endpoint_url: str | None = None
 ) -> EcsBackend:
-    """The ECS backend for ``environment``, in the region its config file names."""
-    check_environment(project_root, environment)
-    api = AwsApi.connect(
-        region=environment_region(project_root, environment), endpoint_url=endpoint_url
+    """The ECS backend for ``environment``, in the region its migration stack deploys to."""
+    config = load_config(project_root).environment(environment)
+    directory = assembly_dir(project_root)
+    api = AwsApi.connect(region=environment_region(directory, config), endpoint_url=endpoint_url)
+    cdk = CdkCli(project_root=project_root, assembly_dir=directory)
+    return EcsBackend(
+        environment=environment,
+        migration=config.migration,
+        stacks=lambda: known_stacks(project_root, config, directory),
+        api=api,
+        cdk=cdk,
     )
-    cdk = CdkCli(project_root=project_root, assembly_dir=assembly_dir(project_root))
-    return EcsBackend(environment=environment, api=api, cdk=cdk)
 
 
-def environment_region(project_root: Path, environment: str) -> str:
-    """The region in the environment's config file, the one the CDK app deploys to."""
-    path = project_root / ENVIRONMENTS_DIR / f"{environment}.toml"
-    try:
-        region = tomllib.loads(path.read_text()).get("region")
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}") from None
-    if not isinstance(region, str):
-        raise ConfigError(f"{path}: missing field 'region'")
+def known_stacks(project_root: Path, config: EnvironmentConfig, directory: Path) -> tuple[str, ...]:
+    """The environment's stacks as the last synth wrote them (before a first synth: only the
+    migration stack, which the config names)."""
+    if not (directory / "manifest.json").is_file():
+        return (config.migration.stack,)
+    return deploy_stacks(project_root, config.name, directory).all
+
+
+def environment_region(directory: Path, environment: EnvironmentConfig) -> str:
+    """The region the synthesized migration stack deploys to."""
+    region = load_assembly(directory).stack(environment.migration.stack).region
+    if region is None:
+        raise ConfigError(
+            f"stack {environment.migration.stack} is environment-agnostic; give it an env"
+            " (account and region) in the CDK app to deploy it through ECS"
+        )
     return region
 
 

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from rich.text import Text
 
-from parity.assembly.apptasks import stack_names
+from parity.assembly.apptasks import DeployStacks
 from parity.assembly.synth import check_environment
 from parity.console import console, note, step
 from parity.deploy.lock import deploy_lock
@@ -94,9 +94,9 @@ class DeployBackend(Protocol):
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
         """Stop the task (the flow calls this on timeout)."""
 
-    def wait_for_service(self, *, timeout_s: float) -> None:
-        """Return once the service runs the new version and is stable; raise DeployError when
-        it rolled back or did not settle within ``timeout_s``."""
+    def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
+        """Return once every service of the stack runs the new version and is stable; raise
+        DeployError when one rolled back or did not settle within ``timeout_s``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +113,8 @@ class PreDeploySteps:
     """Injected so the flow runs without the CDK CLI in tests."""
 
     synth: Callable[[], object]
+    # After synth: the migration stack and the service stacks, in deploy order.
+    stacks: Callable[[], DeployStacks]
     check: Callable[[], object]
     diff: Callable[[], str]  # returns the diff text to show
 
@@ -142,24 +144,26 @@ def deploy(
     """The whole flow; raises a HarnessError subclass (one line) on any failure."""
     started = time.monotonic()
     check_environment(project_root, options.environment)
-    migration_stack, service_stack = stack_names(options.environment)
     with deploy_lock(options.environment, lock_dir=project_root / LOCK_DIR):
         _ensure_idle(backend, options.environment)
         with step("synthesizing the CDK app"):
             pre_deploy.synth()
+        stacks = pre_deploy.stacks()
         with step("checking the templates"):
             pre_deploy.check()
         with step(f"diffing {options.environment} against what is deployed"):
             changes = pre_deploy.diff()
         console.print(changes, markup=False, highlight=False, soft_wrap=True)
         _require_confirmation(options, action="deploying", review="the diff above")
-        with step(f"deploying {migration_stack}"):
-            backend.deploy_stack(migration_stack)
+        with step(f"deploying {stacks.migration}"):
+            backend.deploy_stack(stacks.migration)
         gate = run_migration_gate(backend, options)
-        with step(f"deploying {service_stack}"):
-            backend.deploy_stack(service_stack)
-        with step(f"waiting until the {options.environment} service is stable"):
-            backend.wait_for_service(timeout_s=options.service_timeout_s)
+        for stack in stacks.services:
+            with step(f"deploying {stack}"):
+                backend.deploy_stack(stack)
+        for stack in stacks.services:
+            with step(f"waiting until the services of {stack} are stable"):
+                backend.wait_for_services(stack, timeout_s=options.service_timeout_s)
     return DeployReport(
         environment=options.environment,
         deploy_id=options.deploy_id,

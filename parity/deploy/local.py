@@ -15,7 +15,8 @@ from pathlib import Path
 
 import docker
 
-from parity.assembly.apptasks import AppTasks, stack_names
+from parity.assembly.apptasks import AppTasks, ServiceSpec
+from parity.config.harness import load_config
 from parity.config.settings import (
     DEFAULT_HTTP_PORT,
     LOCAL_ENVIRONMENT,
@@ -38,17 +39,14 @@ from parity.runtime.bringup import (
     LocalRun,
     bring_up,
     build_app,
-    published_container_port,
     remove_task,
     service_task_names,
 )
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
-from parity.runtime.localrun import LocalContext, placement, start_service
+from parity.runtime.localrun import LocalContext, placement, start_service_task
+from parity.runtime.services import TARGET_TIMEOUT_S, balancer_for, task_count
 from parity.runtime.task import LocalTask, TaskTimeout
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
-
-HEALTH_PATH = "/healthz"
-TARGET_TIMEOUT_S = 60.0
 
 
 def task_definition_id(tasks: AppTasks) -> str:
@@ -71,16 +69,11 @@ class LocalBackend:
     def __post_init__(self) -> None:
         self.client = ensure_engine()
 
-    @property
-    def balancer(self) -> LocalLoadBalancer:
-        context = self.context
-        return LocalLoadBalancer(
-            self.client,
-            name=f"{context.network}-alb",
-            network=context.network,
-            labels=context.labels,
-            host_port=self.host_port,
-        )
+    def balancer(self, service: ServiceSpec) -> LocalLoadBalancer:
+        """The service's local load balancer: the first load-balanced service keeps the stable
+        port, the others keep the free port they were given first."""
+        first = next(s for s in self.tasks.services if s.load_balancer is not None)
+        return balancer_for(self.run, service, host_port=self.host_port if service is first else 0)
 
     @property
     def run(self) -> LocalRun:
@@ -102,13 +95,13 @@ class LocalBackend:
         """The flow's file lock already allows one deploy per environment on this machine."""
 
     def deploy_stack(self, stack_name: str) -> None:
-        migration_stack, service_stack = stack_names(LOCAL_ENVIRONMENT)
-        if stack_name == migration_stack:
+        if self._run is None or stack_name == self.tasks.migration_stack:
             self._prepare()
-        elif stack_name == service_stack:
-            self._replace_service()
-        else:
-            raise DeployError(f"the local backend does not deploy {stack_name}")
+        services = [s for s in self.tasks.services if s.stack == stack_name]
+        if stack_name != self.tasks.migration_stack and not services:
+            raise DeployError(f"the local backend does not deploy {stack_name}: it runs no service")
+        for service in services:
+            self._replace(service)
 
     def migration_task(self) -> MigrationTask:
         if self._run is None:
@@ -124,8 +117,8 @@ class LocalBackend:
             local = LocalTask(
                 self.client,
                 self.tasks.migration,
-                placement(self.context, name),
-                secrets=self.run.secrets.migration,
+                placement(self.context, self.tasks, name),
+                secrets=self.run.secrets.of(self.tasks.migration),
             )
             local.start()
             self._migrations[name] = local
@@ -160,11 +153,16 @@ class LocalBackend:
             local.stop(reason=reason)
             local.remove()
 
-    def wait_for_service(self, *, timeout_s: float) -> None:
-        """The replacement already waited for health; confirm the listener serves it."""
-        self.balancer.wait_until_served_by(
-            self._current_target(), path=HEALTH_PATH, timeout_s=timeout_s
-        )
+    def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
+        """The replacements already waited for health; confirm each listener serves."""
+        for service in self.tasks.services:
+            if service.stack == stack_name and service.load_balancer is not None:
+                balancer = self.balancer(service)
+                balancer.wait_until_served_by(
+                    *self._current_targets(balancer),
+                    path=service.load_balancer.health_check_path,
+                    timeout_s=timeout_s,
+                )
 
     def close(self) -> None:
         if self._run is not None:
@@ -174,6 +172,8 @@ class LocalBackend:
 
     def _prepare(self) -> None:
         """Images, emulator, secrets and MySQL: what the migration stack's deploy provides."""
+        if self._run is not None:
+            return
         built = build_app(self.project_root, self.settings)
         self._run = bring_up(
             built,
@@ -183,53 +183,67 @@ class LocalBackend:
             emulator=self.emulator_kind,
             emulator_port=self.emulator_port,
         )
-        self.balancer.ensure_running(built.certificates)
+        for service in self.tasks.services:
+            if service.load_balancer is not None:
+                self.balancer(service).ensure_running(built.certificates)
 
-    def _replace_service(self) -> None:
-        """Start the new task, move traffic once it is healthy, then stop the old ones."""
-        old_tasks = self._service_task_names()
-        service_port = published_container_port(self.tasks)
-        new = start_service(
-            self.context,
-            self.tasks,
-            self.run.secrets,
-            task_name=self.run.task_name(SERVICE_TASK, secrets.token_hex(3)),
-            host_ports={},
+    def _replace(self, service: ServiceSpec) -> None:
+        """Start the new tasks; behind a load balancer, move traffic once they are healthy;
+        only then stop the old ones (minimumHealthyPercent 100). An old task gets SIGTERM and
+        its stopTimeout, so a job in flight can finish."""
+        context = self.context
+        old = service_task_names(
+            self.client, scope=context.scope, run_id=context.run_id, service_key=service.key
         )
-        target = holder_address(self.client, str(new.holder_id), self.context.network, service_port)
-        previous = self._current_target_or_none()
-        balancer = self.balancer
+        count = task_count(
+            service, load_config(self.project_root).environment(LOCAL_ENVIRONMENT).max_tasks
+        )
+        new = [
+            start_service_task(
+                context,
+                self.tasks,
+                service,
+                self.run.secrets,
+                task_name=self.run.task_name(f"{SERVICE_TASK}-{service.key}", secrets.token_hex(3)),
+            )
+            for _ in range(count)
+        ]
+        if service.load_balancer is not None:
+            self._move_traffic(service, new)
+        grace = max(c.stop_timeout_seconds for c in service.task.containers)
+        for name in old:
+            remove_task(self.client, name, stop_timeout_s=grace)
+
+    def _move_traffic(self, service: ServiceSpec, new: list[LocalTask]) -> None:
+        assert service.load_balancer is not None
+        port = service.load_balancer.port
+        targets = tuple(
+            holder_address(self.client, str(task.holder_id), self.context.network, port)
+            for task in new
+        )
+        balancer = self.balancer(service)
+        previous = self._current_targets(balancer)
         try:
-            balancer.route(target, backups=(previous,) if previous else ())
-            balancer.wait_until_served_by(target, path=HEALTH_PATH, timeout_s=TARGET_TIMEOUT_S)
+            balancer.route(*targets, backups=previous)
+            balancer.wait_until_served_by(
+                *targets, path=service.load_balancer.health_check_path, timeout_s=TARGET_TIMEOUT_S
+            )
         except BaseException:
             if previous:
-                balancer.route(previous)
-            new.stop(reason="did not turn healthy behind the load balancer")
-            new.remove()
+                balancer.route(*previous)
+            for task in new:
+                task.stop(reason="did not turn healthy behind the load balancer")
+                task.remove()
             raise
-        balancer.route(target)
-        for name in old_tasks:
-            self._remove_service_task(name)
+        balancer.route(*targets)
 
-    def _service_task_names(self) -> list[str]:
-        return service_task_names(self.client, scope=self.context.scope, run_id=self.context.run_id)
-
-    def _remove_service_task(self, task_name: str) -> None:
-        remove_task(self.client, task_name)
-
-    # The balancer's own upstream file says which task serves now, so a later deploy (a
+    # The balancer's own upstream file says which tasks serve now, so a later deploy (a
     # new process) needs no state of its own.
-    def _current_target_or_none(self) -> str | None:
-        text = self.balancer.current_targets()
-        for line in text.splitlines():
+    @staticmethod
+    def _current_targets(balancer: LocalLoadBalancer) -> tuple[str, ...]:
+        targets = []
+        for line in balancer.current_targets().splitlines():
             words = line.split()
             if len(words) == 2 and words[0] == "server" and not words[1].startswith("127."):
-                return words[1].rstrip(";")
-        return None
-
-    def _current_target(self) -> str:
-        target = self._current_target_or_none()
-        if target is None:
-            raise DeployError("the local load balancer routes to no service task")
-        return target
+                targets.append(words[1].rstrip(";"))
+        return tuple(targets)

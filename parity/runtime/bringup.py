@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docker
 
-from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.synth import assembly_dir, synth, synth_is_stale
 from parity.config.settings import (
     LOCAL_ENVIRONMENT,
@@ -23,7 +23,6 @@ from parity.console import step
 from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, TASK_LABEL, Scope, run_labels
-from parity.errors import ConfigError
 from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
@@ -59,6 +58,7 @@ class LocalRun:
     tasks: AppTasks
     context: LocalContext
     secrets: ResolvedSecrets
+    certificates: ExtraCertificates
 
     @property
     def emulator(self) -> Emulator:
@@ -82,7 +82,7 @@ def build_app(project_root: Path, settings: HarnessSettings) -> BuiltApp:
     assembly = prepare_assembly(project_root)
     client = ensure_engine()
     ensure_base_image(client)
-    tasks = load_app_tasks(assembly, env=LOCAL_ENVIRONMENT)
+    tasks = environment_tasks(project_root, LOCAL_ENVIRONMENT, assembly)
     certificates = settings.certificates()
     build_app_images(client, tasks, certificates=certificates)
     return BuiltApp(client=client, tasks=tasks, certificates=certificates)
@@ -144,27 +144,24 @@ def bring_up(
     except BaseException:
         running.stop()
         raise
-    return LocalRun(client=built.client, tasks=tasks, context=context, secrets=secrets)
+    return LocalRun(
+        client=built.client,
+        tasks=tasks,
+        context=context,
+        secrets=secrets,
+        certificates=built.certificates,
+    )
 
 
-def published_container_port(tasks: AppTasks) -> int:
-    """The service's one port mapping (nginx's), which the ALB target group would hit."""
-    ports = [p.container_port for c in tasks.service.containers for p in c.port_mappings]
-    if len(ports) != 1:
-        raise ConfigError(
-            f"the service task maps {len(ports)} ports; the local run publishes exactly one"
-        )
-    return ports[0]
-
-
-def service_task_names(client: docker.DockerClient, *, scope: Scope, run_id: str) -> list[str]:
-    """The service tasks of one run, found by label (the task label holds the task's name)."""
+def service_task_names(
+    client: docker.DockerClient, *, scope: Scope, run_id: str, service_key: str = ""
+) -> list[str]:
+    """The service tasks of one run (of one service, given its key), found by label: the task
+    label holds the task's name, ``parity-<scope>-<run id>-service-<key>-<suffix>``."""
     labels = [f"{SCOPE_LABEL}={scope}", f"{RUN_LABEL}={run_id}"]
-    prefix = f"parity-{scope}-{run_id}-{SERVICE_TASK}-"
-    names = {
-        c.labels.get(TASK_LABEL, "")
-        for c in client.containers.list(all=True, filters={"label": labels})
-    }
+    prefix = f"parity-{scope}-{run_id}-{SERVICE_TASK}-{service_key}"
+    containers = client.containers.list(all=True, filters={"label": labels})
+    names = {container.labels.get(TASK_LABEL, "") for container in containers}
     return sorted(name for name in names if name.startswith(prefix))
 
 

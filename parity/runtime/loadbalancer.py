@@ -1,6 +1,6 @@
-"""A local stand-in for the existing ALB listener the service attaches to.
+"""A local stand-in for a service's ALB listener: an existing one, or one the stack creates.
 
-It owns the stable loopback port. Service tasks register behind it by their holder's
+It owns the service's loopback port. Service tasks register behind it by their holder's
 address on the harness network; switching targets rewrites the upstream list and
 reloads nginx, which lets in-flight requests finish on the old workers. During a switch
 the old target stays as a backup, so a request the new task fails is retried on the
@@ -31,9 +31,11 @@ TARGET_HEADER = "X-Parity-Target"
 POLL_INTERVAL_S = 0.1
 
 
-def targets_config(primary: str, backups: tuple[str, ...] = ()) -> str:
-    """The nginx upstream block: ``primary`` serves; ``backups`` only when it fails."""
-    lines = [f"    server {primary};"] + [f"    server {backup} backup;" for backup in backups]
+def targets_config(primaries: tuple[str, ...], backups: tuple[str, ...] = ()) -> str:
+    """The nginx upstream block: ``primaries`` serve in turn; ``backups`` only when they fail."""
+    lines = [f"    server {primary};" for primary in primaries] + [
+        f"    server {backup} backup;" for backup in backups
+    ]
     return "upstream targets {\n" + "\n".join(lines) + "\n    keepalive 16;\n}\n"
 
 
@@ -64,9 +66,11 @@ class LocalLoadBalancer:
             return None
 
     def ensure_running(self, certificates: ExtraCertificates) -> None:
-        """Start the balancer unless it already runs (it outlives each deploy)."""
+        """Start the balancer unless it already runs (it outlives each deploy). A host port of
+        0 takes a free one; ``url`` then names it."""
         existing = self.container()
         if existing is not None and existing.status == "running":
+            self.host_port = published_port(existing)
             return
         if existing is not None:
             existing.remove(force=True)
@@ -75,7 +79,7 @@ class LocalLoadBalancer:
             ImageBuild(tag=ALB_IMAGE, context=ALB_CONTEXT, dockerfile="Dockerfile"),
             certificates=certificates,
         )
-        claim_port(self.host_port, purpose="the local load balancer")
+        self.host_port = claim_port(self.host_port, purpose="the local load balancer")
         self.client.containers.run(
             ALB_IMAGE,
             name=self.name,
@@ -85,12 +89,12 @@ class LocalLoadBalancer:
             labels=self.labels,
         )
 
-    def route(self, primary: str, *, backups: tuple[str, ...] = ()) -> None:
-        """Point the listener at ``primary`` (host:port), keeping ``backups`` as fallbacks."""
+    def route(self, *primaries: str, backups: tuple[str, ...] = ()) -> None:
+        """Point the listener at ``primaries`` (host:port each), ``backups`` as fallbacks."""
         container = self.container()
         if container is None:
             raise HarnessError(f"the local load balancer {self.name} is not running")
-        payload = targets_config(primary, backups).encode()
+        payload = targets_config(primaries, backups).encode()
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w") as tar:
             info = tarfile.TarInfo(Path(TARGETS_FILE).name)
@@ -103,24 +107,30 @@ class LocalLoadBalancer:
                 f"reloading the local load balancer failed: {result.output.decode().strip()}"
             )
 
-    def wait_until_served_by(self, target: str, *, path: str, timeout_s: float) -> None:
-        """Wait until ``path`` answers 200 through the listener from ``target``."""
+    def wait_until_served_by(self, *targets: str, path: str, timeout_s: float) -> None:
+        """Wait until ``path`` answers 200 through the listener from one of ``targets``."""
         deadline = time.monotonic() + timeout_s
         last = "no answer yet"
         while time.monotonic() < deadline:
             try:
                 response = requests.get(self.url + path, timeout=2)
                 served_by = response.headers.get(TARGET_HEADER, "")
-                if response.status_code == 200 and served_by == target:
+                if response.status_code == 200 and served_by in targets:
                     return
                 last = f"HTTP {response.status_code} from {served_by or 'no target'}"
             except requests.RequestException as error:
                 last = type(error).__name__
             time.sleep(POLL_INTERVAL_S)
         raise NotReady(
-            f"{path} through the local load balancer did not answer 200 from {target} within "
+            f"{path} through the local load balancer did not answer 200 from"
+            f" {' or '.join(targets)} within "
             f"{timeout_s:.0f}s ({last})"
         )
+
+    def remove(self) -> None:
+        container = self.container()
+        if container is not None:
+            container.remove(force=True)
 
     def current_targets(self) -> str:
         container = self.container()
@@ -128,6 +138,13 @@ class LocalLoadBalancer:
             return ""
         result = container.exec_run(["cat", TARGETS_FILE])
         return result.output.decode() if result.exit_code == 0 else ""
+
+
+def published_port(container: Container) -> int:
+    bindings = container.attrs["NetworkSettings"]["Ports"].get("80/tcp") or []
+    if not bindings:
+        raise HarnessError(f"the local load balancer {container.name} publishes no port")
+    return int(bindings[0]["HostPort"])
 
 
 def holder_address(client: docker.DockerClient, holder_id: str, network: str, port: int) -> str:

@@ -18,7 +18,7 @@ import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from parity.assembly.apptasks import AppTasks
+from parity.assembly.apptasks import AppTasks, ServiceSpec
 from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import ExtraCertificates
@@ -33,7 +33,6 @@ from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
 from parity.services.emulator import Emulator
 
-DB_ENV = ("DB_HOST", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD")
 MIGRATION_LOG_TAIL = 30
 
 
@@ -65,15 +64,22 @@ def ensure_network(client: docker.DockerClient, name: str, labels: dict[str, str
     return name
 
 
+TaskSecrets = Mapping[str, Mapping[str, SecretValue]]  # container → env name → value
+
+
 @dataclass(frozen=True)
 class ResolvedSecrets:
-    migration: Mapping[str, Mapping[str, SecretValue]]
-    service: Mapping[str, Mapping[str, SecretValue]]
+    """Every task definition's secret values, by logical id, fetched before any start."""
+
+    by_task: Mapping[str, TaskSecrets]
+
+    def of(self, task: TaskDefinition) -> TaskSecrets:
+        return self.by_task[task.logical_id]
 
 
 def seed_and_resolve(context: LocalContext, tasks: AppTasks) -> ResolvedSecrets:
     """Seed the dev values into the emulator, then resolve every secret, before any start."""
-    values = load_or_create(context.secrets_file, demand_of([tasks.migration, tasks.service]))
+    values = load_or_create(context.secrets_file, demand_of(tasks.task_definitions))
     seed(
         values,
         secretsmanager=context.emulator.client("secretsmanager"),
@@ -83,32 +89,31 @@ def seed_and_resolve(context: LocalContext, tasks: AppTasks) -> ResolvedSecrets:
         client_factory=lambda service, *, region_name=None: context.emulator.client(service)
     )
     return ResolvedSecrets(
-        migration=resolve_task_secrets(tasks.migration, resolver),
-        service=resolve_task_secrets(tasks.service, resolver),
+        by_task={
+            task.logical_id: resolve_task_secrets(task, resolver) for task in tasks.task_definitions
+        }
     )
 
 
-def database_settings(
-    task: TaskDefinition,
-    container: str,
-    secrets: Mapping[str, Mapping[str, SecretValue]],
-    image: str,
-) -> DatabaseSettings:
-    """The local MySQL's credentials: the ones the app will read from its env and secrets."""
-    spec = task.container(container)
+def database_settings(tasks: AppTasks, secrets: TaskSecrets, image: str) -> DatabaseSettings:
+    """The local MySQL's credentials: the ones the migration container reads from its env and
+    secrets, under the names fargate-parity.toml's [database] gives."""
+    container = tasks.watched_container
+    spec = tasks.migration.container(container)
     known = {**spec.environment, **{k: v.reveal() for k, v in secrets[container].items()}}
-    missing = [name for name in DB_ENV[1:] if name not in known]
+    names = tasks.database.env
+    missing = [names[s] for s in ("database", "user", "password") if names[s] not in known]
     if missing:
         raise ConfigError(
             f"container {container} sets no {', '.join(missing)}; the local MySQL takes its "
-            "database name and credentials from them"
+            "database name and credentials from them (names: fargate-parity.toml [database.env])"
         )
     return DatabaseSettings(
         image=image,
-        database=known["DB_DATABASE"],
-        user=known["DB_USERNAME"],
-        password=known["DB_PASSWORD"],
-        root_password=known["DB_PASSWORD"] + "-root",
+        database=known[names["database"]],
+        user=known[names["user"]],
+        password=known[names["password"]],
+        root_password=known[names["password"]] + "-root",
     )
 
 
@@ -149,13 +154,14 @@ def ensure_app_database(
     )
     return ensure_database(
         context,
-        database_settings(tasks.migration, tasks.watched_container, secrets.migration, image),
+        database_settings(tasks, secrets.of(tasks.migration), image),
         host_port=host_port,
     )
 
 
 def placement(
     context: LocalContext,
+    tasks: AppTasks,
     task_name: str,
     *,
     host_ports: Mapping[int, int | None] | None = None,
@@ -167,7 +173,7 @@ def placement(
         network=context.network,
         labels=context.labels,
         host_ports=dict(host_ports or {}),
-        environment_overrides=environment_overrides(db_host=context.db_host),
+        environment_overrides=environment_overrides(tasks, db_host=context.db_host),
         bind_mounts=dict(bind_mounts or {}),
         added_environment=dict(added_environment or {}),
     )
@@ -188,6 +194,36 @@ class LogPrinter:
         console.print(line, markup=False, highlight=False)
 
 
+def run_to_completion(
+    context: LocalContext,
+    tasks: AppTasks,
+    task: TaskDefinition,
+    secrets: ResolvedSecrets,
+    *,
+    watched: str,
+    task_name: str,
+    timeout_s: float | None,
+    what: str,
+) -> TaskOutcome:
+    """Run a one-off task until it stops, its logs streamed live; the task is removed
+    afterwards. ``watched`` is the container whose exit code the caller judges."""
+    local = LocalTask(
+        context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
+    )
+    with step(f"{what} ({watched})"):
+        try:
+            local.start()
+            local.follow_logs(LogPrinter())
+            outcome = local.wait_until_stopped(timeout_s)
+            local.join_logs()
+            if outcome.exit_code(watched) != 0:
+                console.print(local.logs(watched, tail=MIGRATION_LOG_TAIL), markup=False)
+            return outcome
+        finally:
+            local.stop(reason=f"{what} finished")
+            local.remove()
+
+
 def run_migration(
     context: LocalContext,
     tasks: AppTasks,
@@ -197,58 +233,54 @@ def run_migration(
     timeout_s: float,
 ) -> TaskOutcome:
     """Run the migration task to completion; raise MigrationFailed unless the watched
-    container exited 0. Its logs stream live; the task is removed afterwards."""
-    task = LocalTask(
-        context.client,
-        tasks.migration,
-        placement(context, task_name),
-        secrets=secrets.migration,
-    )
+    container exited 0."""
     watched = tasks.watched_container
-    with step(f"migration task ({watched})"):
-        try:
-            task.start()
-            task.follow_logs(LogPrinter())
-            outcome = task.wait_until_stopped(timeout_s)
-            task.join_logs()
-            exit_code = outcome.exit_code(watched)
-            if exit_code != 0:
-                console.print(task.logs(watched, tail=MIGRATION_LOG_TAIL), markup=False)
-                raise MigrationFailed(
-                    f"migration failed: {watched} exited with {exit_code} "
-                    f"({outcome.stop_reason}); the service was not started"
-                )
-            return outcome
-        finally:
-            task.stop(reason="migration finished")
-            task.remove()
+    outcome = run_to_completion(
+        context,
+        tasks,
+        tasks.migration,
+        secrets,
+        watched=watched,
+        task_name=task_name,
+        timeout_s=timeout_s,
+        what="migration task",
+    )
+    exit_code = outcome.exit_code(watched)
+    if exit_code != 0:
+        raise MigrationFailed(
+            f"migration failed: {watched} exited with {exit_code} "
+            f"({outcome.stop_reason}); no service was started"
+        )
+    return outcome
 
 
-def start_service(
+def start_service_task(
     context: LocalContext,
     tasks: AppTasks,
+    service: ServiceSpec,
     secrets: ResolvedSecrets,
     *,
     task_name: str,
-    host_ports: Mapping[int, int | None],
+    host_ports: Mapping[int, int | None] | None = None,
     bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
     added_environment: Mapping[str, Mapping[str, str]] | None = None,
     healthy_timeout_s: float = 120.0,
 ) -> LocalTask:
-    """Start the service task and wait until it is healthy; on failure nothing is left."""
+    """Start one task of ``service`` and wait until it is healthy; on failure nothing is left."""
     task = LocalTask(
         context.client,
-        tasks.service,
+        service.task,
         placement(
             context,
+            tasks,
             task_name,
             host_ports=host_ports,
             bind_mounts=bind_mounts,
             added_environment=added_environment,
         ),
-        secrets=secrets.service,
+        secrets=secrets.of(service.task),
     )
-    with step("service task: start and turn healthy"):
+    with step(f"{service.key}: start a task and turn healthy"):
         task.start()
         try:
             task.wait_until_healthy(healthy_timeout_s)

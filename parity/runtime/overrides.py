@@ -1,4 +1,5 @@
-"""The local overrides the runtime applies: the DB host, and dev mode's source mounts.
+"""The local overrides the runtime applies: the DB host, the user's declared env values, and
+dev mode's source mounts.
 
 The local runtime, the compose export and ``invoke parity``'s report (``parity.commands.report``)
 all take them from here, so what the report lists is what the runs do.
@@ -6,69 +7,66 @@ all take them from here, so what the report lists is what the runs do.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
-from parity.assembly.apptasks import AppTasks, stack_names
+from parity.assembly.apptasks import AppTasks
 from parity.assembly.taskdef import TaskDefinition
+from parity.config.harness import DevConfig
 from parity.runtime.task import BindMount
 
-DB_HOST_VARIABLE = "DB_HOST"
-# Every port a local run publishes binds to loopback: a dev app or database open to the LAN
-# is a security hole.
 DEPLOYED_DATABASE = "Aurora MySQL 3 (MySQL 8.0 compatible)"
-# Dev mode: the app's PHP source in the repository, mounted read-only over the image's copy.
-APP_SOURCE = Path("resources") / "laravel"
-APP_SOURCE_IN_IMAGE = "/application"
-APP_SOURCE_DIRS = ("app", "routes", "resources/views", "config", "database")
-SOURCE_MOUNT_ENVIRONMENT = {"PHP_OPCACHE_VALIDATE_TIMESTAMPS": "1"}
+MIGRATION = "migration"
 MISSING = "—"
 
 
-class TaskKind(StrEnum):
-    MIGRATION = "migration"
-    SERVICE = "service"
-
-
-def app_task_definitions(tasks: AppTasks) -> tuple[tuple[TaskKind, str, TaskDefinition], ...]:
-    """(kind, stack, task definition) of the migration and the service task, in run order."""
-    migration_stack, service_stack = stack_names(tasks.env)
+def app_task_definitions(tasks: AppTasks) -> tuple[tuple[str, str, TaskDefinition], ...]:
+    """(label, stack, task definition) of the migration task and of every service, in run
+    order; a service's label is its key."""
     return (
-        (TaskKind.MIGRATION, migration_stack, tasks.migration),
-        (TaskKind.SERVICE, service_stack, tasks.service),
+        (MIGRATION, tasks.migration_stack, tasks.migration),
+        *((service.key, service.stack, service.task) for service in tasks.services),
     )
 
 
-# -- what the local runtime applies -------------------------------------------------------
+def db_host_variable(tasks: AppTasks) -> str:
+    """The env name the app reads its DB host from (fargate-parity.toml's [database])."""
+    return tasks.database.env["host"]
 
 
-def environment_overrides(*, db_host: str) -> dict[str, str]:
-    """Env values a local run replaces, in each container whose task definition sets them."""
-    return {DB_HOST_VARIABLE: db_host}
+def environment_overrides(tasks: AppTasks, *, db_host: str) -> dict[str, str]:
+    """Env values a local run replaces, in each container whose task definition sets them:
+    the DB host, and what fargate-parity.toml declares."""
+    declared = {override.target: override.value for override in tasks.environment_overrides}
+    return {**declared, db_host_variable(tasks): db_host}
 
 
-def source_mount_environment(tasks: AppTasks) -> dict[str, dict[str, str]]:
-    """Dev mode: env the mounted containers get on top of the task definition's. The image
-    caches compiled PHP for good (its code never changes); mounted code must be re-read."""
-    return {name: dict(SOURCE_MOUNT_ENVIRONMENT) for name in app_containers(tasks)}
+def app_containers(tasks: AppTasks) -> dict[str, list[str]]:
+    """Per service key, the containers that run the app image (the migration's image)."""
+    return {
+        service.key: [c.name for c in service.task.containers if c.image == tasks.app_image]
+        for service in tasks.services
+    }
 
 
-def app_containers(tasks: AppTasks) -> list[str]:
-    """The service containers that run the app image (the migration's image)."""
-    app_image = tasks.migration.container(tasks.watched_container).image
-    return [c.name for c in tasks.service.containers if c.image == app_image]
+def source_mount_environment(tasks: AppTasks, dev: DevConfig) -> dict[str, dict[str, str]]:
+    """Dev mode: env the mounted containers get on top of the task definition's (an image
+    may cache compiled code for good; mounted code must be re-read)."""
+    return {
+        name: dict(dev.environment) for names in app_containers(tasks).values() for name in names
+    }
 
 
-def service_bind_mounts(project_root: Path, tasks: AppTasks) -> dict[str, tuple[BindMount, ...]]:
-    """Dev mode: the app's PHP source from the repository, over the image's copy."""
-    source = project_root / APP_SOURCE
+def service_bind_mounts(
+    project_root: Path, tasks: AppTasks, dev: DevConfig
+) -> dict[str, tuple[BindMount, ...]]:
+    """Dev mode: the app's source from the repository, over the image's copy (read-only)."""
     mounts = tuple(
         BindMount(
-            host_path=source / relative,
-            container_path=f"{APP_SOURCE_IN_IMAGE}/{relative}",
+            host_path=project_root / mount.host,
+            container_path=mount.container,
             read_only=True,
         )
-        for relative in APP_SOURCE_DIRS
-        if (source / relative).is_dir()
+        for mount in dev.source_mounts
+        if (project_root / mount.host).is_dir()
     )
-    return {name: mounts for name in app_containers(tasks)}
+    return {name: mounts for names in app_containers(tasks).values() for name in names}

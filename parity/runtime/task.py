@@ -101,6 +101,16 @@ class TaskOutcome:
         return self.exits[container].exit_code
 
 
+def wait_for_any_stop(tasks: list[LocalTask]) -> tuple[LocalTask, TaskOutcome]:
+    """Block until one of ``tasks`` stops (an essential container exited); that task, stopped."""
+    while True:
+        for task in tasks:
+            outcome = task.stop_if_an_essential_container_exited()
+            if outcome is not None:
+                return task, outcome
+        time.sleep(POLL_INTERVAL_S)
+
+
 def effective_argv(
     spec: ContainerSpec, image_config: Mapping[str, Any]
 ) -> tuple[list[str], list[str]]:
@@ -402,12 +412,20 @@ class LocalTask:
         """Wait until an essential container stops, then stop the rest (ECS semantics)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while deadline is None or time.monotonic() < deadline:
-            for spec in self.task.containers:
-                if spec.essential and self.state(spec.name)["Status"] in {"exited", "dead"}:
-                    self.stop(reason=f"Essential container in task exited ({spec.name})")
-                    return self.outcome()
+            outcome = self.stop_if_an_essential_container_exited()
+            if outcome is not None:
+                return outcome
             time.sleep(POLL_INTERVAL_S)
         raise TaskTimeout(f"{self.name} did not stop within {timeout_s:.0f}s")
+
+    def stop_if_an_essential_container_exited(self) -> TaskOutcome | None:
+        """One look: when an essential container has exited, stop the task and say how it
+        ended; otherwise None."""
+        for spec in self.task.containers:
+            if spec.essential and self.state(spec.name)["Status"] in {"exited", "dead"}:
+                self.stop(reason=f"Essential container in task exited ({spec.name})")
+                return self.outcome()
+        return None
 
     def outcome(self) -> TaskOutcome:
         exits = {}

@@ -31,20 +31,20 @@ from pathlib import Path
 import docker
 import requests
 
-from parity.assembly.apptasks import AppTasks
+from parity.assembly.apptasks import AppTasks, ServiceSpec
 from parity.assembly.cloud import DockerImageAsset
 from parity.config.settings import EmulatorKind, ExtraCertificates, HarnessSettings
 from parity.console import console, note
 from parity.engine.images import ImageBuild, ensure_image, image_exists
 from parity.engine.labels import Scope, remove_labelled
 from parity.errors import ConfigError, HarnessError, NotReady
-from parity.runtime.bringup import bring_up, build_app, published_container_port
+from parity.runtime.bringup import bring_up, build_app
 from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
     run_id_for,
     run_migration,
-    start_service,
+    start_service_task,
 )
 from parity.runtime.task import LocalTask, TaskFailed, TaskTimeout
 
@@ -186,9 +186,25 @@ def previous_image_tag(*, release: Release, asset: DockerImageAsset) -> str:
 
 
 def service_image_assets(tasks: AppTasks) -> dict[str, DockerImageAsset]:
-    """The service task's images that CDK builds (current local tag → asset)."""
+    """The services' images that CDK builds (current local tag → asset)."""
     assets = {asset.local_image: asset for asset in tasks.assembly.image_assets.values()}
-    return {c.image: assets[c.image] for c in tasks.service.containers if c.image in assets}
+    return {
+        c.image: assets[c.image]
+        for service in tasks.services
+        for c in service.task.containers
+        if c.image in assets
+    }
+
+
+def front_service(tasks: AppTasks) -> ServiceSpec:
+    """The service the smoke checks reach: the first one behind a load balancer."""
+    for service in tasks.services:
+        if service.load_balancer is not None:
+            return service
+    raise ConfigError(
+        f"no service of {tasks.env} is behind a load balancer, so the previous release has no"
+        " page to check"
+    )
 
 
 def build_previous_images(
@@ -207,8 +223,7 @@ def build_previous_images(
         note(f"the previous version's images ({release.describe()}) are cached")
         return PreviousVersion(release=release, images=tags)
     # The app image (the migration's) first, so its missing Dockerfile is the one named.
-    app_image = tasks.migration.container(tasks.watched_container).image
-    order = sorted(assets, key=lambda image: image != app_image)
+    order = sorted(assets, key=lambda image: image != tasks.app_image)
     with tempfile.TemporaryDirectory(prefix="parity-previous-") as scratch:
         context = export_resources(project_root, release=release, destination=Path(scratch))
         for image in order:
@@ -234,13 +249,13 @@ def build_previous_images(
     return PreviousVersion(release=release, images=tags)
 
 
-def with_previous_images(tasks: AppTasks, images: Mapping[str, str]) -> AppTasks:
-    """The same tasks, with the service's image assets swapped for the previous builds."""
+def with_previous_images(service: ServiceSpec, images: Mapping[str, str]) -> ServiceSpec:
+    """The same service, with its image assets swapped for the previous builds."""
     containers = tuple(
-        dataclasses.replace(c, image=images.get(c.image, c.image)) for c in tasks.service.containers
+        dataclasses.replace(c, image=images.get(c.image, c.image)) for c in service.task.containers
     )
     return dataclasses.replace(
-        tasks, service=dataclasses.replace(tasks.service, containers=containers)
+        service, task=dataclasses.replace(service.task, containers=containers)
     )
 
 
@@ -377,13 +392,16 @@ def check_previous_version(
         task_name=f"{task_prefix}-migration-{random_tokens.token_hex(2)}",
         timeout_s=migration_timeout_s,
     )
-    service_port = published_container_port(tasks)
+    front = front_service(tasks)
+    assert front.load_balancer is not None
+    service_port = front.load_balancer.port
     app_error: str | None = None
     served = True
     try:
-        service = start_service(
+        service = start_service_task(
             context,
-            with_previous_images(tasks, previous.images),
+            tasks,
+            with_previous_images(front, previous.images),
             secrets,
             task_name=f"{task_prefix}-previous-{random_tokens.token_hex(2)}",
             host_ports={service_port: None},
@@ -398,7 +416,7 @@ def check_previous_version(
         try:
             checks = smoke_checks(f"http://127.0.0.1:{service.host_port(service_port)}")
             if not all(check.passed for check in checks):
-                app_error = last_app_error(app_logs(service, tasks))
+                app_error = last_app_error(app_logs(service, tasks, front))
         finally:
             service.stop(reason="compatibility check finished")
             service.remove()
@@ -415,11 +433,10 @@ def check_previous_version(
     return result
 
 
-def app_logs(service: LocalTask, tasks: AppTasks) -> str:
+def app_logs(running: LocalTask, tasks: AppTasks, service: ServiceSpec) -> str:
     """The output of the service's app containers (those running the migration's image)."""
-    app_image = tasks.migration.container(tasks.watched_container).image
-    names = [c.name for c in tasks.service.containers if c.image == app_image]
-    return "\n".join(service.logs(name, tail=LOG_TAIL_LINES) for name in names)
+    names = [c.name for c in service.task.containers if c.image == tasks.app_image]
+    return "\n".join(running.logs(name, tail=LOG_TAIL_LINES) for name in names)
 
 
 def run_previous_version_check(

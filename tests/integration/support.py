@@ -27,7 +27,14 @@ class SessionDatabase:
         return name
 
 
-COPIED = ("cdk.json", "cdk", "resources", "package.json", "package-lock.json")
+COPIED = (
+    "fargate-parity.toml",
+    "cdk.json",
+    "cdk",
+    "resources",
+    "package.json",
+    "package-lock.json",
+)
 LINKED = (".venv", "node_modules")
 MIGRATIONS = Path("resources/laravel/database/migrations")
 

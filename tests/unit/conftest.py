@@ -9,10 +9,11 @@ import pytest
 from parity.assembly.cloud import CloudAssembly, load_assembly
 from parity.assembly.intrinsics import LocalOverride, Resolver
 from parity.assembly.taskdef import (
+    SERVICE_TYPE,
     TaskDefinition,
     load_task_definition,
     output_task_definition,
-    service_task_definition,
+    referenced_task_definition,
 )
 
 FIXTURES = Path(__file__).parent / "assembly" / "fixtures"
@@ -64,9 +65,11 @@ def local_resolver(project_assembly: CloudAssembly) -> Resolver:
 @pytest.fixture(scope="session")
 def service_task(local_resolver: Resolver) -> TaskDefinition:
     template = local_resolver.scope(SERVICE).template
-    return load_task_definition(
-        local_resolver, stack=SERVICE, logical_id=service_task_definition(template)
+    (service,) = (r for r in template["Resources"].values() if r["Type"] == SERVICE_TYPE)
+    logical_id = referenced_task_definition(
+        template, service["Properties"]["TaskDefinition"], "the service"
     )
+    return load_task_definition(local_resolver, stack=SERVICE, logical_id=logical_id)
 
 
 @pytest.fixture(scope="session")

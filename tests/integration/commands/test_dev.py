@@ -16,7 +16,7 @@ import docker
 import pytest
 import requests
 
-from parity.assembly.apptasks import load_app_tasks
+from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.synth import assembly_dir
 from parity.commands.dev import DevOptions, DevSession, dev, down, start_dev
 from parity.config.settings import HarnessSettings
@@ -28,7 +28,7 @@ from parity.runtime.localrun import (
     ensure_database,
     placement,
     seed_and_resolve,
-    start_service,
+    start_service_task,
 )
 from parity.runtime.task import LocalTask
 from parity.services.emulator import start_emulator
@@ -37,6 +37,7 @@ from tests.integration.support import ProjectCopy
 pytestmark = [pytest.mark.integration, pytest.mark.emulator]
 EMULATOR = HarnessSettings.from_environ().emulator
 
+WEB = "webservice"
 ASSET_LINK = re.compile(r'src="(/build/assets/[^"]+\.js)"')
 # What the shell and Docker add to every process environment.
 SHELL_ENV = {"PATH", "HOSTNAME", "HOME", "PWD", "SHLVL", "_"}
@@ -78,8 +79,13 @@ def container_of(event: dict[str, Any]) -> str:
     return str(event["Actor"]["Attributes"].get(CONTAINER_LABEL, ""))
 
 
+def local_tasks(project: ProjectCopy) -> AppTasks:
+    return environment_tasks(project.root, "local", assembly_dir(project.root))
+
+
 def running(session: DevSession, name: str) -> Any:
-    return session.service.client.containers.get(session.service.container_ids[name])
+    web = session.running(WEB).tasks[0]
+    return web.client.containers.get(web.container_ids[name])
 
 
 def test_the_migration_exited_zero_before_any_service_container_started(
@@ -128,13 +134,14 @@ def probed_environments(
     environment a container receives is read by a probe that goes through the very same
     runtime path: same spec, same injection, secrets freshly resolved from the emulator.
     """
-    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
+    tasks = local_tasks(project_copy)
     emulator = start_emulator(EMULATOR, region=tasks.region, port=0)
     context = dataclasses.replace(session.run.context, emulator=emulator)
     try:
         resolved = seed_and_resolve(context, tasks)
         probed = {}
-        for spec in tasks.service.containers:
+        web = tasks.service(WEB).task
+        for spec in web.containers:
             secret_names = " ".join(sorted(spec.secrets))
             probe = dataclasses.replace(
                 spec,
@@ -151,9 +158,9 @@ def probed_environments(
             )
             task = LocalTask(
                 context.client,
-                dataclasses.replace(tasks.service, containers=(probe,)),
-                placement(context, f"{context.network}-probe-{spec.name}"),
-                secrets={spec.name: resolved.service[spec.name]},
+                dataclasses.replace(web, containers=(probe,)),
+                placement(context, tasks, f"{context.network}-probe-{spec.name}"),
+                secrets={spec.name: resolved.of(web)[spec.name]},
             )
             task.start()
             task.wait_until_stopped(timeout_s=60)
@@ -175,8 +182,8 @@ def probed_environments(
 def test_env_and_secret_names_equal_the_synthesized_task_definition(
     probed_environments: dict[str, ProbedEnvironment], project_copy: ProjectCopy
 ) -> None:
-    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
-    for spec in tasks.service.containers:
+    tasks = local_tasks(project_copy)
+    for spec in tasks.service(WEB).task.containers:
         image = docker.from_env().images.get(spec.image)
         image_env = {item.split("=", 1)[0] for item in image.attrs["Config"].get("Env") or []}
         names = probed_environments[spec.name].names - image_env - SHELL_ENV
@@ -207,7 +214,7 @@ def test_secret_values_come_from_the_emulator_and_stay_out_of_docker(
 def test_local_images_are_the_asset_manifest_builds(
     session: DevSession, project_copy: ProjectCopy
 ) -> None:
-    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
+    tasks = local_tasks(project_copy)
     hashes = {asset.asset_hash for asset in tasks.image_assets}
     for name in ("laravel", "nginx"):
         tag = running(session, name).attrs["Config"]["Image"]
@@ -220,7 +227,7 @@ def test_without_the_migration_healthz_is_503_and_the_page_fails(
     session: DevSession, project_copy: ProjectCopy, docker_client: docker.DockerClient
 ) -> None:
     """The control run: same task definition, fresh DB, no migration task."""
-    tasks = load_app_tasks(assembly_dir(project_copy.root), env="local")
+    tasks = local_tasks(project_copy)
     emulator = start_emulator(EMULATOR, region=tasks.region, port=0)
     context = localrun.LocalContext(
         client=docker_client,
@@ -237,14 +244,13 @@ def test_without_the_migration_healthz_is_503_and_the_page_fails(
         db_image = db_container.attrs["Config"]["Image"]
         ensure_database(
             context,
-            database_settings(
-                tasks.migration, tasks.watched_container, resolved.migration, db_image
-            ),
+            database_settings(tasks, resolved.of(tasks.migration), db_image),
             host_port=None,
         )
-        control = start_service(
+        control = start_service_task(
             context,
             tasks,
+            tasks.service(WEB),
             resolved,
             task_name=f"{context.network}-control",
             host_ports={8080: None},
@@ -301,7 +307,7 @@ def test_an_interrupt_during_start_up_leaves_nothing(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("parity.commands.dev.start_service", interrupted)
+    monkeypatch.setattr("parity.commands.dev.start_services", interrupted)
     with pytest.raises(KeyboardInterrupt):
         dev(project.root, options(), HarnessSettings.from_environ())
     labels = {"label": [f"{RUN_LABEL}={localrun.run_id_for(project.root)}"]}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from parity.assembly import synth as synth_module
 from parity.assembly.synth import diff, synth, synth_is_stale
 from parity.errors import ConfigError, HarnessError
 
@@ -37,6 +38,18 @@ print("Stack Laravel-Qa-Service: there were no differences")
 """
 
 
+HARNESS_CONFIG = """
+[app]
+synth_inputs = ["cdk.json", "cdk", "resources"]
+[environments.local]
+context = { env = "local" }
+migration = { stack = "App-Local-Migration", output = "Task", watched_container = "migrate" }
+[environments.qa]
+context = { env = "qa", stage = "blue" }
+migration = { stack = "App-Qa-Migration", output = "Task", watched_container = "migrate" }
+"""
+
+
 def git(project: Path, *arguments: str) -> None:
     subprocess.run(["git", *arguments], cwd=project, check=True, capture_output=True)
 
@@ -46,8 +59,7 @@ def project(tmp_path: Path) -> Path:
     files = {
         "cdk.json": json.dumps({"app": "python cdk/app.py", "output": "cdk.out"}),
         "cdk/app.py": "print('app')\n",
-        "cdk/environments/local.toml": "",
-        "cdk/environments/qa.toml": "",
+        "fargate-parity.toml": HARNESS_CONFIG,
         "resources/Dockerfile-laravel": "FROM debian:bookworm-slim\n",
         "resources/laravel/storage/logs/.gitignore": "*\n!.gitignore\n",
         ".gitignore": "cdk.out/\nnode_modules/\ncli-calls.jsonl\n",
@@ -79,7 +91,7 @@ def test_synth_runs_the_pinned_cli_in_the_project(project: Path) -> None:
     assert result.environment == "qa"
     assert result.duration_s > 0
     (call,) = cli_calls(project)
-    assert call["argv"] == ["synth", "--quiet", "--context", "env=qa"]
+    assert call["argv"] == ["synth", "--quiet", "--context", "env=qa", "--context", "stage=blue"]
     assert Path(call["cwd"]) == project
     assert call["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"]
 
@@ -91,7 +103,7 @@ def test_synth_without_env_synthesizes_every_environment(project: Path) -> None:
 
 def test_unknown_environment_lists_the_valid_ones(project: Path) -> None:
     with pytest.raises(
-        ConfigError, match=r"^unknown environment 'prod'; valid environments: local, qa$"
+        ConfigError, match=r"^unknown environment 'prod'; fargate-parity\.toml defines: local, qa$"
     ):
         synth(project_root=project, env="prod")
     assert not (project / "cli-calls.jsonl").exists()
@@ -106,8 +118,9 @@ def test_cli_failure_is_one_line_with_the_error_tail(
     assert str(raised.value) == "cdk synth failed (exit 1): error: unknown thing in cdk/app.py"
 
 
-def test_missing_cli_says_how_to_install_it(project: Path) -> None:
+def test_missing_cli_says_how_to_install_it(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (project / "node_modules/.bin/cdk").unlink()
+    monkeypatch.setattr(synth_module, "HARNESS_ROOT", project / "no-harness-here")
     with pytest.raises(HarnessError, match="run scripts/bootstrap"):
         synth(project_root=project)
 
@@ -119,7 +132,7 @@ def test_diff_passes_the_emulator_endpoint_through(
     result = diff(project_root=project, env="qa")
     assert "no differences" in result.output
     (call,) = cli_calls(project)
-    assert call["argv"] == ["diff", "--all", "--context", "env=qa"]
+    assert call["argv"] == ["diff", "--all", "--context", "env=qa", "--context", "stage=blue"]
     assert call["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
 
 

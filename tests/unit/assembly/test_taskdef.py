@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -17,12 +16,10 @@ from parity.assembly.taskdef import (
     TaskDefinition,
     Volume,
     VolumeFrom,
-    find_task_definition,
     load_task_definition,
     output_task_definition,
     parse_cpu_units,
     parse_memory_mib,
-    service_task_definition,
     task_definition_ids,
 )
 from parity.errors import ConfigError, UnresolvableField
@@ -134,44 +131,17 @@ def test_a_missing_override_names_the_field(project_assembly: CloudAssembly) -> 
 # -- finding task definitions -------------------------------------------------------------
 
 
-def test_task_definitions_are_found_by_family_and_by_reference(
-    project_assembly: CloudAssembly,
-) -> None:
+def test_task_definitions_are_found_by_reference(project_assembly: CloudAssembly) -> None:
     service = project_assembly.stack(SERVICE).template
     migration = project_assembly.stack(MIGRATION).template
     assert task_definition_ids(service) == ("ServiceTask743484CE",)
-    assert find_task_definition(service) == "ServiceTask743484CE"
-    assert find_task_definition(migration, family="laravel-local-migration") == (
-        "MigrationTask69EAEF9D"
-    )
-    assert service_task_definition(service) == "ServiceTask743484CE"
     assert output_task_definition(migration, "MigrationTaskDefinitionArn") == (
         "MigrationTask69EAEF9D"
     )
 
 
-def test_a_family_that_is_not_there_lists_the_families(project_assembly: CloudAssembly) -> None:
-    migration = project_assembly.stack(MIGRATION).template
-    with pytest.raises(ConfigError) as caught:
-        find_task_definition(migration, family="laravel-local-service")
-    assert str(caught.value) == (
-        "found 0 task definitions with family 'laravel-local-service' in the template"
-        " (task definitions: MigrationTask69EAEF9D (family laravel-local-migration));"
-        " name the family in the CDK app's spec"
-    )
-
-
-def test_two_task_definitions_need_a_family(project_assembly: CloudAssembly) -> None:
-    template = copy.deepcopy(dict(project_assembly.stack(MIGRATION).template))
-    template["Resources"]["Second"] = template["Resources"]["MigrationTask69EAEF9D"]
-    with pytest.raises(ConfigError, match="found 2 task definitions to choose"):
-        find_task_definition(template)
-
-
 def test_a_stack_without_a_service_or_output_says_so(project_assembly: CloudAssembly) -> None:
     migration = project_assembly.stack(MIGRATION).template
-    with pytest.raises(ConfigError, match=r"expected one AWS::ECS::Service .* found 0"):
-        service_task_definition(migration)
     with pytest.raises(
         ConfigError, match=r"no output 'Nope' \(outputs: MigrationTaskDefinitionArn"
     ):

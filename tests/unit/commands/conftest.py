@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.commands.compose import render_compose
 from parity.commands.report import ParityInputs
+from parity.config.harness import load_config
 from parity.config.settings import DEFAULT_DB_IMAGE
 from parity.runtime.bringup import SECRETS_FILE
 
@@ -23,12 +24,12 @@ HOST_PORT = 8080
 
 @pytest.fixture(scope="session")
 def local_tasks(tmp_path_factory: pytest.TempPathFactory) -> AppTasks:
-    return load_app_tasks(synthesized_assembly(tmp_path_factory, "local"), env="local")
+    return environment_tasks(PROJECT_ROOT, "local", synthesized_assembly(tmp_path_factory, "local"))
 
 
 @pytest.fixture(scope="session")
 def prod_tasks(tmp_path_factory: pytest.TempPathFactory) -> AppTasks:
-    return load_app_tasks(synthesized_assembly(tmp_path_factory, "prod"), env="prod")
+    return environment_tasks(PROJECT_ROOT, "prod", synthesized_assembly(tmp_path_factory, "prod"))
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +50,7 @@ def inputs(local_tasks: AppTasks, prod_tasks: AppTasks) -> ParityInputs:
         host_port=HOST_PORT,
         db_image=DEFAULT_DB_IMAGE,
         secrets_file=SECRETS_FILE,
+        dev=load_config(PROJECT_ROOT).dev,
     )
 
 

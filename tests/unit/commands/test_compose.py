@@ -46,13 +46,13 @@ def from_compose_dir(path: str) -> Path:
 
 
 def with_service_container(tasks: AppTasks, name: str, **changes: Any) -> AppTasks:
+    service = tasks.services[0]
     containers = tuple(
         dataclasses.replace(container, **changes) if container.name == name else container
-        for container in tasks.service.containers
+        for container in service.task.containers
     )
-    return dataclasses.replace(
-        tasks, service=dataclasses.replace(tasks.service, containers=containers)
-    )
+    task = dataclasses.replace(service.task, containers=containers)
+    return dataclasses.replace(tasks, services=(dataclasses.replace(service, task=task),))
 
 
 def test_the_committed_compose_file_matches_the_task_definitions(rendered: str) -> None:
@@ -70,11 +70,11 @@ def test_the_export_is_deterministic(local_tasks: AppTasks, rendered: str) -> No
 def test_the_holder_owns_the_task_namespace_and_publishes_on_loopback_only(
     services: dict[str, Any],
 ) -> None:
-    assert set(services) == {"holder", "migrate", "laravel", "nginx", DB_SERVICE}
-    assert services["holder"]["ports"] == [f"{LOOPBACK_ADDRESS}:8080:8080"]
+    assert set(services) == {"webservice-holder", "migrate", "laravel", "nginx", DB_SERVICE}
+    assert services["webservice-holder"]["ports"] == [f"{LOOPBACK_ADDRESS}:8080:8080"]
     for name in ("laravel", "nginx"):
-        assert services[name]["network_mode"] == "service:holder"
-        assert services[name]["depends_on"]["holder"] == {"condition": "service_started"}
+        assert services[name]["network_mode"] == "service:webservice-holder"
+        assert services[name]["depends_on"]["webservice-holder"] == {"condition": "service_started"}
     # A one-container task without ports owns its namespace alone, as on Fargate.
     assert "network_mode" not in services["migrate"]
     published = [port for service in services.values() for port in service.get("ports", [])]
@@ -137,7 +137,7 @@ def test_volumes_from_keeps_read_only(local_tasks: AppTasks, services: dict[str,
 def test_health_checks_keep_the_task_definition_timings(
     local_tasks: AppTasks, services: dict[str, Any]
 ) -> None:
-    for task in (local_tasks.migration, local_tasks.service):
+    for task in local_tasks.task_definitions:
         for container in task.containers:
             check = container.health_check
             if check is None:
@@ -156,7 +156,7 @@ def test_images_are_the_local_asset_tags_built_as_the_cdk_asset_builds_them(
     local_tasks: AppTasks, services: dict[str, Any]
 ) -> None:
     assets = {asset.local_image: asset for asset in local_tasks.image_assets}
-    for task in (local_tasks.migration, local_tasks.service):
+    for task in local_tasks.task_definitions:
         for container in task.containers:
             service = services[container.name]
             asset = assets[container.image]
@@ -184,7 +184,7 @@ def test_the_db_host_is_the_mysql_service_with_a_configurable_image(
 def test_task_cpu_and_memory_are_container_limits(
     local_tasks: AppTasks, services: dict[str, Any]
 ) -> None:
-    task = local_tasks.service
+    task = local_tasks.services[0].task
     assert task.cpu_units is not None
     assert task.memory_mib is not None
     for container in task.containers:
@@ -196,7 +196,7 @@ def test_task_cpu_and_memory_are_container_limits(
 def test_no_secret_and_no_unintended_interpolation_in_the_file(
     local_tasks: AppTasks, rendered: str, services: dict[str, Any]
 ) -> None:
-    for task in (local_tasks.migration, local_tasks.service):
+    for task in local_tasks.task_definitions:
         for container in task.containers:
             service = services[container.name]
             assert not set(container.secrets) & set(service.get("environment", {}))
@@ -294,7 +294,7 @@ def test_the_compose_cli_accepts_the_file(rendered: str, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert services[DB_SERVICE]["image"] == "mysql:8.0"
-    assert services["nginx"]["network_mode"] == "service:holder"
+    assert services["nginx"]["network_mode"] == "service:webservice-holder"
     assert services["laravel"]["depends_on"]["migrate"]["condition"] == (
         "service_completed_successfully"
     )

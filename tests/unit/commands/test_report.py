@@ -15,7 +15,7 @@ from unittest.mock import MagicMock
 import pytest
 from rich.console import Console
 
-from parity.assembly.apptasks import AppTasks, load_app_tasks
+from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.taskdef import ContainerSpec, PortMapping, TaskDefinition
 from parity.commands.report import (
     NAMED_OVERRIDES,
@@ -25,12 +25,13 @@ from parity.commands.report import (
     parity_report,
     parity_table,
 )
+from parity.config.harness import UserOverride
 from parity.engine.labels import Scope
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
 from parity.runtime import localrun
 from parity.runtime.devsecrets import demand_of, load_or_create, stored_values
-from parity.runtime.overrides import DB_HOST_VARIABLE, environment_overrides
+from parity.runtime.overrides import environment_overrides
 from parity.runtime.task import LocalTask, Placement
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
@@ -44,7 +45,9 @@ def rows_of(inputs: ParityInputs, override: str, *, source_mounts: bool = False)
 
 
 def test_every_override_applies_somewhere_in_the_app(inputs: ParityInputs) -> None:
-    rows = compare_with_deployed(inputs, source_mounts=True)
+    declared = UserOverride(kind="env", target="LOG_CHANNEL", value="stack", reason="local files")
+    local = dataclasses.replace(inputs.local, environment_overrides=(declared,))
+    rows = compare_with_deployed(dataclasses.replace(inputs, local=local), source_mounts=True)
     assert {row.override for row in rows} == {override.name for override in NAMED_OVERRIDES}
     assert len({override.name for override in NAMED_OVERRIDES}) == len(NAMED_OVERRIDES)
 
@@ -53,9 +56,12 @@ def test_db_host_is_the_local_mysql_against_the_aurora_endpoint(
     inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
 ) -> None:
     rows = rows_of(inputs, "DB host")
-    assert [row.where for row in rows] == ["migration/migrate", "service/laravel"]
+    assert [row.where for row in rows] == [
+        "migration/migrate DB_HOST",
+        "webservice/laravel DB_HOST",
+    ]
     for row in rows:
-        assert row.field == f"environment.{DB_HOST_VARIABLE}"
+        assert row.field == "environment (the DB host)"
         assert environment_files["local"]["db_endpoint"] in row.local
         assert "local MySQL" in row.local
         assert row.deployed == environment_files["prod"]["db_endpoint"]
@@ -77,7 +83,11 @@ def test_images_are_local_asset_tags_against_ecr_uris_with_the_same_hash(
 ) -> None:
     account, region = environment_files["prod"]["account"], environment_files["prod"]["region"]
     rows = rows_of(inputs, "image")
-    assert [row.where for row in rows] == ["migration/migrate", "service/laravel", "service/nginx"]
+    assert [row.where for row in rows] == [
+        "migration/migrate",
+        "webservice/laravel",
+        "webservice/nginx",
+    ]
     for row in rows:
         repository, asset_hash = row.local.split(":")
         assert repository == "fargate-parity/asset"
@@ -102,7 +112,7 @@ def test_secrets_are_compared_by_source_never_by_value(
         ),
     }
     rows = rows_of(inputs, "secret values")
-    for where in ("migration/migrate", "service/laravel"):
+    for where in ("migration/migrate", "webservice/laravel"):
         deployed = {
             row.where.split()[1]: row.deployed for row in rows if row.where.startswith(where)
         }
@@ -110,7 +120,7 @@ def test_secrets_are_compared_by_source_never_by_value(
     assert all(".local/secrets.json" in row.local and "emulator" in row.local for row in rows)
     # Even with dev values on disk, no report cell holds one.
     secrets_file = tmp_path / ".local" / "secrets.json"
-    load_or_create(secrets_file, demand_of([local_tasks.migration, local_tasks.service]))
+    load_or_create(secrets_file, demand_of(local_tasks.task_definitions))
     report = dataclasses.replace(inputs, project_root=tmp_path, secrets_file=secrets_file)
     cells = {
         cell
@@ -125,17 +135,21 @@ def test_the_published_port_is_loopback_against_the_alb_target_group(
     inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
 ) -> None:
     (row,) = rows_of(inputs, "published port")
-    assert row.where == "service/nginx:8080"
-    assert row.local.startswith(f"{LOOPBACK_ADDRESS}:{HOST_PORT},")
+    assert row.where == "webservice/nginx:8080"
+    assert row.local == f"the local load balancer on {LOOPBACK_ADDRESS}:{HOST_PORT}"
     assert row.deployed.startswith("ALB target group ")
     assert environment_files["prod"]["listener_arn"] in row.deployed
     other_port = rows_of(dataclasses.replace(inputs, host_port=9090), "published port")
-    assert other_port[0].local.startswith(f"{LOOPBACK_ADDRESS}:9090,")
+    assert other_port[0].local == f"the local load balancer on {LOOPBACK_ADDRESS}:9090"
 
 
 def test_logs_go_to_docker_instead_of_cloudwatch(inputs: ParityInputs) -> None:
     rows = rows_of(inputs, "logs")
-    assert [row.where for row in rows] == ["migration/migrate", "service/laravel", "service/nginx"]
+    assert [row.where for row in rows] == [
+        "migration/migrate",
+        "webservice/laravel",
+        "webservice/nginx",
+    ]
     for row in rows:
         assert "docker logs" in row.local
         assert row.deployed.startswith("awslogs, group /laravel/prod/"), row.deployed
@@ -146,8 +160,8 @@ def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
     assert [row.where for row in rows] == [
         "migration taskRoleArn",
         "migration executionRoleArn",
-        "service taskRoleArn",
-        "service executionRoleArn",
+        "webservice taskRoleArn",
+        "webservice executionRoleArn",
     ]
     for row in rows:
         assert row.local.startswith(("not assumed", "not used"))
@@ -159,13 +173,11 @@ def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
 def test_source_mounts_are_listed_only_for_dev_mode(inputs: ParityInputs) -> None:
     assert rows_of(inputs, "source mounts") == []
     rows = rows_of(inputs, "source mounts", source_mounts=True)
-    mounts = [row for row in rows if row.where == "service/laravel"]
+    mounts = [row for row in rows if row.where == "laravel"]
     assert "resources/laravel/app → /application/app (ro bind mount)" in {r.local for r in mounts}
     assert all(row.deployed.startswith("none") for row in mounts)
-    added = [row for row in rows if row.where != "service/laravel"]
-    assert [row.where for row in added] == [
-        "service/laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS"
-    ]
+    added = [row for row in rows if row.where != "laravel"]
+    assert [row.where for row in added] == ["laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS"]
     assert added[0].local.startswith("1 ")
 
 
@@ -180,7 +192,9 @@ def test_the_table_shows_every_row_without_reading_markup(inputs: ParityInputs) 
 
 
 def test_an_unknown_environment_is_one_clear_error() -> None:
-    with pytest.raises(ConfigError, match="unknown environment 'staging'; valid environments"):
+    with pytest.raises(
+        ConfigError, match=r"unknown environment 'staging'; fargate-parity\.toml defines: local"
+    ):
         parity_report(
             PROJECT_ROOT, env="staging", host_port=HOST_PORT, source_mounts=False, db_image="x"
         )
@@ -190,14 +204,14 @@ def test_both_environments_load_from_one_full_synth(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     directory = synthesized_assembly(tmp_path_factory, "local", "prod")
-    assert load_app_tasks(directory, env="prod").env == "prod"
-    assert load_app_tasks(directory, env="local").env == "local"
+    assert environment_tasks(PROJECT_ROOT, "prod", directory).env == "prod"
+    assert environment_tasks(PROJECT_ROOT, "local", directory).env == "local"
 
 
 # -- the local runtime applies these same definitions -----------------------------------------
 
 
-def test_local_runs_replace_the_db_host_the_override_names() -> None:
+def test_local_runs_replace_the_db_host_the_override_names(local_tasks: AppTasks) -> None:
     context = localrun.LocalContext(
         client=MagicMock(),
         scope=Scope.TEST,
@@ -207,9 +221,11 @@ def test_local_runs_replace_the_db_host_the_override_names() -> None:
         emulator=MagicMock(),
         secrets_file=Path("unused"),
     )
-    placed = localrun.placement(context, "task")
-    assert dict(placed.environment_overrides) == {DB_HOST_VARIABLE: "parity-test-0000-mysql"}
-    assert placed.environment_overrides == environment_overrides(db_host=context.db_host)
+    placed = localrun.placement(context, local_tasks, "task")
+    assert dict(placed.environment_overrides) == {"DB_HOST": "parity-test-0000-mysql"}
+    assert placed.environment_overrides == environment_overrides(
+        local_tasks, db_host=context.db_host
+    )
 
 
 def test_the_task_holder_publishes_on_the_loopback_address_the_override_names() -> None:

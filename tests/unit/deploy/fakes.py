@@ -216,5 +216,5 @@ class RecordingBackend:
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
         self.calls.append(("stop_migration", reason))
 
-    def wait_for_service(self, *, timeout_s: float) -> None:
-        self.calls.append(("wait_for_service", str(timeout_s)))
+    def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
+        self.calls.append(("wait_for_services", stack_name, str(timeout_s)))

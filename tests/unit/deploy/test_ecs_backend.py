@@ -12,6 +12,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from parity.assembly import synth
+from parity.assembly.synth import HARNESS_ROOT
+from parity.config.harness import load_config
 from parity.deploy.awsclient import NO_CREDENTIALS, AwsApi
 from parity.deploy.ecs import (
     CdkCli,
@@ -19,11 +22,13 @@ from parity.deploy.ecs import (
     PollSchedule,
     ecs_backend,
     environment_region,
+    known_stacks,
     run_streaming,
 )
 from parity.deploy.flow import MigrationRun, MigrationTask
-from parity.errors import AwsUnavailable, ConfigError, DeployError, DeployLocked
+from parity.errors import AwsUnavailable, ConfigError, DeployError, DeployLocked, HarnessError
 
+from .conftest import QA_STACKS, qa_migration
 from .fakes import (
     ACCOUNT,
     CLUSTER,
@@ -84,7 +89,14 @@ def backend_on(
         assembly_dir=project_root / "cdk.out",
         run=runner or RecordingRunner(),
     )
-    return EcsBackend(environment="qa", api=api, cdk=cdk, clock=clock or FakeClock())
+    return EcsBackend(
+        environment="qa",
+        migration=qa_migration(project_root),
+        stacks=lambda: QA_STACKS,
+        api=api,
+        cdk=cdk,
+        clock=clock or FakeClock(),
+    )
 
 
 def expect_stack(stubbers: dict[str, Stubber], name: str, **payload: Any) -> None:
@@ -194,13 +206,22 @@ def test_a_failed_cdk_deploy_is_one_line(stubbers: dict[str, Stubber], project_r
         backend.deploy_stack("Laravel-Qa-Service")
 
 
-def test_a_missing_cli_points_at_bootstrap(
+def test_a_project_without_its_own_cli_deploys_with_the_harness_pinned_one(
     stubbers: dict[str, Stubber], project_root: Path
 ) -> None:
     (project_root / "node_modules/.bin/cdk").unlink()
+    runner = RecordingRunner()
+    backend_on(stubbers, project_root, runner=runner).deploy_stack("Laravel-Qa-Service")
+    assert runner.calls[0][0][0] == str(HARNESS_ROOT / "node_modules/.bin/cdk")
 
-    with pytest.raises(DeployError, match="run scripts/bootstrap"):
-        backend_on(stubbers, project_root).deploy_stack("Laravel-Qa-Service")
+
+def test_no_cli_anywhere_points_at_bootstrap(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project_root: Path
+) -> None:
+    (project_root / "node_modules/.bin/cdk").unlink()
+    monkeypatch.setattr(synth, "HARNESS_ROOT", tmp_path / "nowhere")
+    with pytest.raises(HarnessError, match="run scripts/bootstrap"):
+        synth.cdk_cli(project_root)
 
 
 def test_run_streaming_prints_the_output_and_returns_the_exit_code(
@@ -239,6 +260,30 @@ def deployment(
     return payload
 
 
+def expect_stack_services(stubbers: dict[str, Stubber], name: str) -> None:
+    resource = {
+        "LogicalResourceId": "WebService5EA589E6",
+        "PhysicalResourceId": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/laravel-qa-web",
+        "ResourceType": "AWS::ECS::Service",
+        "ResourceStatus": "UPDATE_COMPLETE",
+        "Timestamp": "2026-12-01T00:00:00Z",
+        "StackName": name,
+    }
+    stubbers["cloudformation"].add_response(
+        "describe_stack_resources", {"StackResources": [resource]}, {"StackName": name}
+    )
+
+
+def test_a_stack_without_services_is_one_clear_line(
+    stubbers: dict[str, Stubber], project_root: Path
+) -> None:
+    stubbers["cloudformation"].add_response(
+        "describe_stack_resources", {"StackResources": []}, {"StackName": "Laravel-Qa-Service"}
+    )
+    with pytest.raises(DeployError, match="stack Laravel-Qa-Service holds no ECS service"):
+        backend_on(stubbers, project_root).wait_for_services("Laravel-Qa-Service", timeout_s=5)
+
+
 def expect_service(stubbers: dict[str, Stubber], *deployments: dict[str, Any]) -> None:
     service = {
         "serviceName": "laravel-qa-web",
@@ -259,7 +304,7 @@ def expect_service(stubbers: dict[str, Stubber], *deployments: dict[str, Any]) -
 def test_service_is_stable_once_the_new_deployment_completed(
     stubbers: dict[str, Stubber], project_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    expect_stack(stubbers, "Laravel-Qa-Service", outputs=SERVICE_OUTPUTS)
+    expect_stack_services(stubbers, "Laravel-Qa-Service")
     expect_service(
         stubbers,
         deployment(status="PRIMARY", rollout="IN_PROGRESS", running=1),
@@ -268,7 +313,7 @@ def test_service_is_stable_once_the_new_deployment_completed(
     expect_service(stubbers, deployment(status="PRIMARY", rollout="IN_PROGRESS", running=2))
     expect_service(stubbers, deployment(status="PRIMARY", rollout="COMPLETED", running=2))
 
-    backend_on(stubbers, project_root).wait_for_service(timeout_s=600)
+    backend_on(stubbers, project_root).wait_for_services("Laravel-Qa-Service", timeout_s=600)
 
     printed = " ".join(capsys.readouterr().err.split())  # the console wraps long notes
     assert "1/2 new tasks running, rollout in_progress, 2 deployment(s)" in printed
@@ -276,7 +321,7 @@ def test_service_is_stable_once_the_new_deployment_completed(
 
 
 def test_a_rolled_back_deployment_fails(stubbers: dict[str, Stubber], project_root: Path) -> None:
-    expect_stack(stubbers, "Laravel-Qa-Service", outputs=SERVICE_OUTPUTS)
+    expect_stack_services(stubbers, "Laravel-Qa-Service")
     expect_service(
         stubbers,
         deployment(
@@ -291,18 +336,20 @@ def test_a_rolled_back_deployment_fails(stubbers: dict[str, Stubber], project_ro
     with pytest.raises(
         DeployError, match=r"circuit breaker rolled it back .*tasks failed to start"
     ):
-        backend_on(stubbers, project_root).wait_for_service(timeout_s=600)
+        backend_on(stubbers, project_root).wait_for_services("Laravel-Qa-Service", timeout_s=600)
 
 
 def test_a_service_that_never_settles_times_out(
     stubbers: dict[str, Stubber], project_root: Path
 ) -> None:
     clock = FakeClock()
-    expect_stack(stubbers, "Laravel-Qa-Service", outputs=SERVICE_OUTPUTS)
+    expect_stack_services(stubbers, "Laravel-Qa-Service")
     for _ in range(4):
         expect_service(stubbers, deployment(status="PRIMARY", rollout="IN_PROGRESS", running=1))
     backend = EcsBackend(
         environment="qa",
+        migration=qa_migration(project_root),
+        stacks=lambda: QA_STACKS,
         api=AwsApi(**{service: stub.client for service, stub in stubbers.items()}),
         cdk=CdkCli(project_root=project_root, assembly_dir=project_root / "cdk.out"),
         clock=clock,
@@ -310,7 +357,7 @@ def test_a_service_that_never_settles_times_out(
     )
 
     with pytest.raises(DeployError, match=r"not stable within 3s \(1/2 new tasks running"):
-        backend.wait_for_service(timeout_s=3)
+        backend.wait_for_services("Laravel-Qa-Service", timeout_s=3)
     assert clock.sleeps == [1, 1, 1]
 
 
@@ -430,13 +477,25 @@ def test_timeout_stop_sends_the_reason(stubbers: dict[str, Stubber], project_roo
 
 
 def test_unknown_environment_lists_the_valid_ones(project_root: Path) -> None:
-    with pytest.raises(ConfigError, match="valid environments: local, prod, qa"):
+    with pytest.raises(ConfigError, match=r"fargate-parity\.toml defines: local, prod, qa"):
         ecs_backend(project_root=project_root, environment="staging")
 
 
-def test_region_comes_from_the_environment_file(project_root: Path) -> None:
-    assert environment_region(project_root, "local") == "us-east-1"
-    assert environment_region(project_root, "qa") == "eu-west-1"
+def test_region_comes_from_the_synthesized_migration_stack(project_root: Path) -> None:
+    config = load_config(project_root)
+    directory = project_root / "cdk.out"
+    assert environment_region(directory, config.environment("local")) == "us-east-1"
+    assert environment_region(directory, config.environment("qa")) == "eu-west-1"
+
+
+def test_the_stacks_checked_for_a_running_deploy_come_from_the_last_synth(
+    project_root: Path,
+) -> None:
+    config = load_config(project_root).environment("qa")
+    directory = project_root / "cdk.out"
+    assert known_stacks(project_root, config, directory) == QA_STACKS
+    (directory / "manifest.json").unlink()
+    assert known_stacks(project_root, config, directory) == ("Laravel-Qa-Migration",)
 
 
 # -- how fast a stop is seen -------------------------------------------------------------
@@ -473,6 +532,8 @@ def test_the_exit_is_seen_within_two_seconds(project_root: Path, runs_for_s: flo
     fake = TimedTask(clock, exit_at=clock.now + runs_for_s)
     backend = EcsBackend(
         environment="qa",
+        migration=qa_migration(project_root),
+        stacks=lambda: QA_STACKS,
         api=AwsApi(cloudformation=fake, ecs=fake, logs=fake),
         cdk=CdkCli(project_root=project_root, assembly_dir=project_root / "cdk.out"),
         clock=clock,

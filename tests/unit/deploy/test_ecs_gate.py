@@ -23,6 +23,7 @@ from parity.deploy.flow import (
 )
 from parity.errors import MigrationFailed
 
+from .conftest import QA_STACKS, qa_migration
 from .fakes import (
     LOG_GROUP,
     LOG_STREAM,
@@ -129,6 +130,8 @@ def stubbed(project_root: Path) -> Iterator[Stubbed]:
     clock = FakeClock()
     backend = EcsBackend(
         environment="qa",
+        migration=qa_migration(project_root),
+        stacks=lambda: QA_STACKS,
         api=AwsApi(**clients),
         cdk=CdkCli(project_root=project_root, assembly_dir=project_root / "cdk.out"),
         clock=clock,

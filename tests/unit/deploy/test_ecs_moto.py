@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from parity.assembly.apptasks import DeployStacks
 from parity.config.settings import EmulatorKind
 from parity.deploy.awsclient import AwsApi
 from parity.deploy.ecs import CdkCli, EcsBackend
@@ -30,6 +31,7 @@ from parity.deploy.flow import (
 from parity.errors import MigrationFailed
 from parity.services.emulator import EMULATOR_CREDENTIALS, Emulator, start_emulator
 
+from .conftest import QA_STACKS, qa_migration
 from .fakes import FakeClock
 
 REGION = "eu-west-1"
@@ -170,7 +172,14 @@ def moto_backend(
         assembly_dir=project_root / "cdk.out",
         run=runner or RecordingRunner(),
     )
-    return EcsBackend(environment="qa", api=api, cdk=cdk, clock=clock)
+    return EcsBackend(
+        environment="qa",
+        migration=qa_migration(project_root),
+        stacks=lambda: QA_STACKS,
+        api=api,
+        cdk=cdk,
+        clock=clock,
+    )
 
 
 def test_runs_the_task_from_the_stack_outputs(world: MotoWorld, project_root: Path) -> None:
@@ -263,7 +272,12 @@ def test_a_failed_gate_never_deploys_the_service_stack(
 ) -> None:
     runner = RecordingRunner()
     backend = moto_backend(world, project_root, FakeClock(), runner)
-    steps = PreDeploySteps(synth=lambda: None, check=lambda: None, diff=lambda: "no differences")
+    steps = PreDeploySteps(
+        synth=lambda: None,
+        stacks=lambda: DeployStacks(migration=QA_STACKS[0], services=QA_STACKS[1:]),
+        check=lambda: None,
+        diff=lambda: "no differences",
+    )
     options = DeployOptions(environment="qa", deploy_id="gh-8-1")
 
     with pytest.raises(MigrationFailed, match="migrate never exited with a code"):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from parity.assembly.apptasks import DeployStacks
 from parity.deploy.flow import (
     DeployOptions,
     PreDeploySteps,
@@ -24,13 +25,20 @@ DEPLOY_ID = "gh-4242-1"
 PASSED = outcome(migrate=0)
 
 
-def pre_deploy(calls: list[tuple[str, ...]]) -> PreDeploySteps:
+def pre_deploy(calls: list[tuple[str, ...]], environment: str) -> PreDeploySteps:
     def diff() -> str:
         calls.append(("diff",))
         return "Stack Laravel-Qa-Service\n[~] AWS::ECS::TaskDefinition WebTask"
 
     return PreDeploySteps(
         synth=lambda: calls.append(("synth",)),
+        stacks=lambda: DeployStacks(
+            migration=f"Laravel-{environment.title()}-Migration",
+            services=(
+                f"Laravel-{environment.title()}-Service",
+                f"Laravel-{environment.title()}-Worker",
+            ),
+        ),
         check=lambda: calls.append(("check",)),
         diff=diff,
     )
@@ -51,7 +59,10 @@ def run_deploy(
         service_timeout_s=900,
     )
     deploy(
-        options, backend=backend, pre_deploy=pre_deploy(backend.calls), project_root=project_root
+        options,
+        backend=backend,
+        pre_deploy=pre_deploy(backend.calls, environment),
+        project_root=project_root,
     )
 
 
@@ -71,7 +82,9 @@ def test_success_runs_every_step_in_order(project_root: Path) -> None:
         ("start_migration", token),
         ("wait_for_migration", "600"),
         ("deploy_stack", "Laravel-Qa-Service"),
-        ("wait_for_service", "900"),
+        ("deploy_stack", "Laravel-Qa-Worker"),
+        ("wait_for_services", "Laravel-Qa-Service", "900"),
+        ("wait_for_services", "Laravel-Qa-Worker", "900"),
     ]
 
 
@@ -86,7 +99,7 @@ def test_every_step_says_what_it_does_and_how_long_it_took(
         "deploying Laravel-Qa-Migration",
         "running migration task",
         "deploying Laravel-Qa-Service",
-        "waiting until the qa service is stable",
+        "waiting until the services of Laravel-Qa-Service are stable",
     ):
         assert f"{description}" in printed
     assert printed.count("s)\n") >= 8  # each step ends with its duration, "(0.0s)"
@@ -127,7 +140,7 @@ def test_failed_gate_never_deploys_the_service(
     assert [call for call in backend.calls if call[0] == "deploy_stack"] == [
         ("deploy_stack", "Laravel-Qa-Migration")
     ]
-    assert ("wait_for_service", "900") not in backend.calls
+    assert not [call for call in backend.calls if call[0] == "wait_for_services"]
     assert "\n" not in str(raised.value)
     assert "the service was left untouched" in str(raised.value)
     printed = capsys.readouterr().err
@@ -202,7 +215,8 @@ def test_unknown_environment_lists_the_valid_ones(project_root: Path) -> None:
     backend = RecordingBackend(outcome=PASSED)
 
     with pytest.raises(
-        ConfigError, match=r"unknown environment 'staging'; valid environments: local, prod, qa"
+        ConfigError,
+        match=r"unknown environment 'staging'; fargate-parity.toml defines: local, prod, qa",
     ):
         run_deploy(backend, project_root, environment="staging")
 

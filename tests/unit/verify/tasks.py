@@ -1,10 +1,10 @@
-"""A minimal AppTasks: a migration task and a service task (laravel + nginx) on two assets."""
+"""A minimal AppTasks: a migration task and a web service (laravel + nginx) on two assets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from parity.assembly.apptasks import AppTasks
+from parity.assembly.apptasks import AppTasks, LoadBalancerTarget, ServiceSpec
 from parity.assembly.cloud import CloudAssembly, DockerImageAsset, StackArtifact
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
 
@@ -58,12 +58,22 @@ def app_tasks() -> AppTasks:
         env="local",
         region="us-east-1",
         assembly=CloudAssembly(directory=Path("/nonexistent"), stacks={stack.name: stack}),
+        stacks=(stack.name,),
+        migration_stack=stack.name,
         migration=task("migration", ContainerSpec(name="migrate", image=laravel.local_image)),
-        service=task(
-            "service",
-            ContainerSpec(name="nginx", image=nginx.local_image),
-            ContainerSpec(name="laravel", image=laravel.local_image),
-            ContainerSpec(name="sidecar", image=SIDECAR_IMAGE, essential=False),
+        services=(
+            ServiceSpec(
+                name="WebServiceA1B2C3D4",
+                stack=stack.name,
+                task=task(
+                    "service",
+                    ContainerSpec(name="nginx", image=nginx.local_image),
+                    ContainerSpec(name="laravel", image=laravel.local_image),
+                    ContainerSpec(name="sidecar", image=SIDECAR_IMAGE, essential=False),
+                ),
+                desired_count=1,
+                load_balancer=LoadBalancerTarget(container="nginx", port=8080),
+            ),
         ),
         watched_container="migrate",
     )

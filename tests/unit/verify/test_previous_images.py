@@ -170,9 +170,9 @@ def test_the_tag_tells_recipes_of_one_commit_apart() -> None:
 
 def test_only_the_service_images_are_swapped() -> None:
     tasks = app_tasks()
+    service = tasks.services[0]
     laravel_image = tasks.migration.container("migrate").image
-    swapped = with_previous_images(tasks, {laravel_image: "fargate-parity/previous:x"})
-    assert swapped.service.container("laravel").image == "fargate-parity/previous:x"
-    assert swapped.service.container("nginx").image == tasks.service.container("nginx").image
-    assert swapped.service.container("sidecar").image == SIDECAR_IMAGE
-    assert swapped.migration == tasks.migration
+    swapped = with_previous_images(service, {laravel_image: "fargate-parity/previous:x"}).task
+    assert swapped.container("laravel").image == "fargate-parity/previous:x"
+    assert swapped.container("nginx").image == service.task.container("nginx").image
+    assert swapped.container("sidecar").image == SIDECAR_IMAGE
