@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,11 +14,18 @@ from parity.commands.dev import DEFAULT_EMULATOR_PORT, DEFAULT_HTTP_PORT
 from parity.console import console
 from parity.errors import HarnessError, ImageBuildFailed
 
-PROJECT_ROOT = Path(__file__).resolve().parent
+HARNESS_CHECKOUT = Path(__file__).resolve().parent
 EMULATOR_HELP = (
     "moto (embedded), localstack, or external (AWS_ENDPOINT_URL); "
     "default: PARITY_EMULATOR, else moto"
 )
+
+
+def project() -> Path:
+    """The app the task acts on: PARITY_PROJECT, else this checkout."""
+    from parity.commands.project import project_root
+
+    return project_root(HARNESS_CHECKOUT)
 
 
 @contextmanager
@@ -40,7 +48,7 @@ def test(c: Context, unit: bool = False) -> None:
     from parity.commands.suite import run_suite
 
     with harness_errors():
-        run_suite(PROJECT_ROOT, unit_only=unit)
+        run_suite(HARNESS_CHECKOUT, unit_only=unit)
 
 
 @task(
@@ -56,7 +64,7 @@ def test_integration(c: Context, emulator: str = "", previous: str = "") -> None
     from parity.commands.suite import run_integration
 
     with harness_errors():
-        run_integration(PROJECT_ROOT, emulator=emulator or None, previous_ref=previous or None)
+        run_integration(HARNESS_CHECKOUT, emulator=emulator or None, previous_ref=previous or None)
 
 
 @task
@@ -74,7 +82,7 @@ def synth(c: Context, env: str = "") -> None:
     from parity.commands import cdk
 
     with harness_errors():
-        cdk.synth(PROJECT_ROOT, env or None)
+        cdk.synth(project(), env or None)
 
 
 @task
@@ -83,7 +91,7 @@ def diff(c: Context, env: str) -> None:
     from parity.commands import cdk
 
     with harness_errors():
-        console.print(cdk.diff(PROJECT_ROOT, env), markup=False, highlight=False)
+        console.print(cdk.diff(project(), env), markup=False, highlight=False)
 
 
 @task(
@@ -118,7 +126,7 @@ def dev(
             emulator=emulator_choice(emulator),
             emulator_port=emulator_port,
         )
-        run_dev(PROJECT_ROOT, options)
+        run_dev(project(), options)
 
 
 @task
@@ -127,7 +135,7 @@ def down(c: Context) -> None:
     from parity.commands.dev import down as remove_dev
 
     with harness_errors():
-        console.print(f"removed {remove_dev(PROJECT_ROOT)} resources")
+        console.print(f"removed {remove_dev(project())} resources")
 
 
 @task(help={"container": "only this container (laravel, nginx, holder, …)"})
@@ -136,7 +144,7 @@ def logs(c: Context, container: str = "", tail: int = 200) -> None:
     from parity.commands.dev import logs as show_logs
 
     with harness_errors():
-        show_logs(PROJECT_ROOT, container or None, tail=tail)
+        show_logs(project(), container or None, tail=tail)
 
 
 DEPLOY_HELP = {
@@ -165,7 +173,7 @@ def deploy(
 
     with harness_errors():
         report = run_deploy(
-            PROJECT_ROOT,
+            project(),
             DeployRequest(
                 environment=env,
                 confirm=confirm,
@@ -194,7 +202,7 @@ def migrate(
 
     with harness_errors():
         result = run_migrate(
-            PROJECT_ROOT,
+            project(),
             DeployRequest(
                 environment=env,
                 confirm=confirm,
@@ -205,6 +213,33 @@ def migrate(
             ),
         )
         console.print(f"migration gate passed in {result.duration_s:.1f}s")
+
+
+@task(
+    name="run-task",
+    help={
+        "name": "the task definition: its family, logical id or one of its containers",
+        "env": "the environment (runs locally: local)",
+        "emulator": EMULATOR_HELP,
+    },
+)
+def run_task(c: Context, name: str, env: str = "local", emulator: str = "") -> None:
+    """Run any task definition of the app once, with its own env and secrets, and exit with its
+    watched container's code; `invoke run-task NAME -- COMMAND…` replaces that container's
+    command."""
+    from parity.deploy.runtask import RunTaskRequest
+    from parity.deploy.runtask import run_task as run_once
+
+    with harness_errors():
+        request = RunTaskRequest(
+            selector=name,
+            environment=env,
+            command=tuple(shlex.split(c.remainder)),
+            emulator=emulator,
+        )
+        code = run_once(project(), request)
+    if code != 0:
+        raise Exit(f"the task exited with {code}", code=code)
 
 
 @task(
@@ -222,7 +257,7 @@ def show_parity(
     from parity.commands.report import show_parity as show
 
     with harness_errors():
-        show(PROJECT_ROOT, env=env, host_port=port, source_mounts=source_mounts)
+        show(project(), env=env, host_port=port, source_mounts=source_mounts)
 
 
 @task
@@ -231,7 +266,7 @@ def compose(c: Context) -> None:
     from parity.commands.compose import export_compose
 
     with harness_errors():
-        export = export_compose(PROJECT_ROOT)
+        export = export_compose(project())
         console.print(
             f"wrote {export.compose_file} and {len(export.env_files)} env files (gitignored)"
         )
@@ -273,7 +308,7 @@ def bench(
             cold_suite=cold_suite,
             sections=tuple(name.strip() for name in only.split(",") if name.strip()),
         )
-        run_bench(PROJECT_ROOT, options)
+        run_bench(HARNESS_CHECKOUT, options)
 
 
 namespace = Collection(
@@ -287,6 +322,7 @@ namespace = Collection(
     logs,
     deploy,
     migrate,
+    run_task,
     show_parity,
     compose,
     bench,

@@ -100,7 +100,7 @@ HEADER = """\
 #   service_completed_successfully; a failed migration leaves the service unstarted.
 # - volumesFrom -> volumes_from (:ro when readOnly). --renew-anon-volumes makes compose drop the
 #   old anonymous volumes, so a rebuilt image's assets are never served stale.
-# - DB_HOST -> the `{db}` service. Its image is ${{{variable}:-{db_image}}}, the variable
+# - The DB host variable -> the `{db}` service. Its image is ${{{variable}:-{db_image}}}, the variable
 #   `invoke dev` reads; where no registry answers, build the MariaDB stand-in
 #   (resources/Dockerfile-mysql) and set {variable} to its tag.
 # - Images are the local asset tags (the CDK asset hash); `build:` builds them from

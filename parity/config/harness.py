@@ -17,8 +17,8 @@ stacks = ["MyApp-Local-*"]             # glob patterns; default: every stack of 
 
 [environments.local.migration]
 stack = "MyApp-Local-Migration"
-output = "TaskDefinitionArn"           # or logical_id = "…", or family = "…"
-watched_container = "migrate"          # or watched_container_output = "WatchedContainer"
+output = "MigrationTaskArn"            # or logical_id = "…", or family = "…"
+watched_container = "migrate"          # or watched_container_output = "GateContainer"
 
 [environments.local.database]          # defaults: Laravel's DB_* names
 image = "mysql:8.0"

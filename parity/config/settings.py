@@ -120,3 +120,21 @@ class HarnessSettings:
 
     def certificates(self) -> ExtraCertificates:
         return ExtraCertificates.from_host(enabled=self.host_ca, extra_files=self.extra_ca_files)
+
+
+PROJECT_VARIABLE = "PARITY_PROJECT"
+
+
+def selected_project(default: Path, environ: Mapping[str, str] = os.environ) -> Path:
+    """The project the tasks act on: ``PARITY_PROJECT`` (a folder holding fargate-parity.toml),
+    else ``default``, the checkout the tasks run from."""
+    chosen = environ.get(PROJECT_VARIABLE, "").strip()
+    if not chosen:
+        return default
+    root = Path(chosen).expanduser().resolve()
+    if not (root / "fargate-parity.toml").is_file():
+        raise ConfigError(
+            f"{PROJECT_VARIABLE}={chosen} holds no fargate-parity.toml; point it at the folder"
+            " of your app's harness config"
+        )
+    return root

@@ -13,6 +13,7 @@ import docker
 
 from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.synth import assembly_dir, synth, synth_is_stale
+from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import (
     LOCAL_ENVIRONMENT,
     EmulatorKind,
@@ -116,8 +117,10 @@ def bring_up(
     emulator: EmulatorKind,
     emulator_port: int | None,
     db_port: int | None = None,
+    extra_tasks: tuple[TaskDefinition, ...] = (),
 ) -> LocalRun:
-    """Start the emulator, seed and resolve every secret, and make sure the app's MySQL runs.
+    """Start the emulator, seed and resolve every secret (of ``extra_tasks`` too: one-off
+    tasks), and make sure the app's MySQL runs.
 
     When a step fails, the emulator this call started is stopped before the error surfaces.
     """
@@ -131,7 +134,7 @@ def bring_up(
         )
     try:
         context = local_context(built.client, project_root, running, scope=scope)
-        secrets = seed_and_resolve(context, tasks)
+        secrets = seed_and_resolve(context, tasks, extra_tasks)
         ensure_app_database(
             context,
             tasks,

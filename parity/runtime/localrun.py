@@ -77,9 +77,12 @@ class ResolvedSecrets:
         return self.by_task[task.logical_id]
 
 
-def seed_and_resolve(context: LocalContext, tasks: AppTasks) -> ResolvedSecrets:
+def seed_and_resolve(
+    context: LocalContext, tasks: AppTasks, extra_tasks: tuple[TaskDefinition, ...] = ()
+) -> ResolvedSecrets:
     """Seed the dev values into the emulator, then resolve every secret, before any start."""
-    values = load_or_create(context.secrets_file, demand_of(tasks.task_definitions))
+    definitions = (*tasks.task_definitions, *extra_tasks)
+    values = load_or_create(context.secrets_file, demand_of(definitions))
     seed(
         values,
         secretsmanager=context.emulator.client("secretsmanager"),

@@ -1,0 +1,182 @@
+"""fargate-parity.toml: what it describes, and per mistake one line naming the file and key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from parity.config.harness import (
+    DEFAULT_MAX_TASKS,
+    LARAVEL_DB_ENV,
+    load_config,
+    parse_config,
+)
+from parity.config.settings import PROJECT_VARIABLE, selected_project
+from parity.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+MINIMAL = """
+[environments.local.migration]
+stack = "Shop-Local-Db"
+family = "shop-migrate"
+watched_container = "migrate"
+"""
+
+
+def parse(text: str, root: Path) -> object:
+    (root / "cdk.json").write_text('{"app": "node app.js"}')
+    return parse_config(tomllib.loads(text), source=root / "fargate-parity.toml")
+
+
+def test_a_minimal_config_takes_the_defaults(tmp_path: Path) -> None:
+    config = parse(MINIMAL, tmp_path)
+    local = config.environment("local")  # type: ignore[attr-defined]
+    assert config.cdk_json == tmp_path / "cdk.json"  # type: ignore[attr-defined]
+    assert config.synth_inputs == (".",)  # type: ignore[attr-defined]
+    assert local.stack_patterns == ()
+    assert local.selects("Anything-At-All")
+    assert local.migration.family == "shop-migrate"
+    assert dict(local.database.env) == LARAVEL_DB_ENV
+    assert local.max_tasks == DEFAULT_MAX_TASKS
+    assert local.overrides == ()
+
+
+def test_the_sample_app_is_described_by_its_config() -> None:
+    config = load_config(PROJECT_ROOT)
+    assert set(config.environments) == {"local", "qa", "prod"}
+    local = config.environment("local")
+    assert local.selects("Laravel-Local-Service")
+    assert not local.selects("Laravel-Local-CiAccess")
+    assert local.migration.watched_container_output == "WatchedContainer"
+    assert config.environment("prod").migration.run is not None
+    assert config.dev.environment == {"PHP_OPCACHE_VALIDATE_TIMESTAMPS": "1"}
+
+
+def test_stack_patterns_are_globs(tmp_path: Path) -> None:
+    config = parse(
+        'stacks = ["Shop-Local-*"]\n'.join(["[environments.local]\n", MINIMAL]), tmp_path
+    )
+    local = config.environment("local")  # type: ignore[attr-defined]
+    assert local.selects("Shop-Local-Web")
+    assert not local.selects("Shop-Prod-Web")
+
+
+def test_declared_overrides_are_parsed_by_kind(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """
+[[environments.local.overrides]]
+env = "FLAGS_URL"
+value = "http://127.0.0.1:9"
+reason = "no flag service locally"
+[[environments.local.overrides]]
+get_att = "Shop-Local-Db:Cluster.Endpoint.Address"
+value = "db"
+reason = "the local MySQL"
+"""
+    )
+    overrides = parse(text, tmp_path).environment("local").overrides  # type: ignore[attr-defined]
+    assert [(o.kind, o.stack, o.target) for o in overrides] == [
+        ("env", None, "FLAGS_URL"),
+        ("get_att", "Shop-Local-Db", "Cluster.Endpoint.Address"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", r"fargate-parity\.toml: environments: defines no environment"),
+        ("[app]\nlanguage = 'ts'\n" + MINIMAL, r"app\.language: is not a known key"),
+        (
+            "[app]\ncdk_json = 'infra/cdk.json'\n" + MINIMAL,
+            r"app\.cdk_json: names .* does not exist",
+        ),
+        (MINIMAL.replace("local", "Local"), r"environments\.Local: names an environment"),
+        ("[environments.local]\nstacks = ['x']\n", r"environments\.local\.migration: is missing"),
+        (MINIMAL.replace('family = "shop-migrate"\n', ""), r"by exactly one of output"),
+        (MINIMAL + 'output = "Task"\n', r"by exactly one of output, logical_id, family"),
+        (MINIMAL.replace('watched_container = "migrate"\n', ""), r"one of watched_container"),
+        (MINIMAL.replace('stack = "Shop-Local-Db"', "stack = 3"), r"migration\.stack: must be a"),
+        (
+            MINIMAL + "[environments.local.services]\nmax_tasks = 0\n",
+            r"services\.max_tasks: is 0; give at least 1",
+        ),
+        (
+            MINIMAL + "[environments.local.database.env]\nhostname = 'X'\n",
+            r"database\.env\.hostname: is not a known key",
+        ),
+        (
+            MINIMAL + "[[environments.local.overrides]]\nref = 'NoStack'\nvalue='1'\nreason='r'\n",
+            r"overrides\[0\]\.ref: is 'NoStack'; write it as Stack:LogicalId",
+        ),
+        (
+            MINIMAL + "[[environments.local.overrides]]\nenv = 'A'\nvalue='1'\nreason=' '\n",
+            r"overrides\[0\]\.reason: is empty",
+        ),
+        (
+            MINIMAL
+            + "[[environments.local.overrides]]\nenv='A'\nref='S:B'\nvalue='1'\nreason='r'\n",
+            r"overrides\[0\]: overrides exactly one of env, ref",
+        ),
+        ("[dev]\nsource_mounts = [{ host = 'src', container = 'app' }]\n" + MINIMAL, r"absolute"),
+    ],
+)
+def test_each_mistake_is_one_line_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse(text, tmp_path)
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith("fargate-parity.toml: ")
+
+
+def test_a_missing_or_broken_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"fargate-parity\.toml is missing"):
+        load_config(tmp_path)
+    (tmp_path / "fargate-parity.toml").write_text("[environments\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(tmp_path)
+
+
+def test_an_unknown_environment_lists_the_defined_ones(tmp_path: Path) -> None:
+    config = parse(MINIMAL, tmp_path)
+    with pytest.raises(ConfigError, match=r"unknown environment 'qa'; .* defines: local"):
+        config.environment("qa")  # type: ignore[attr-defined]
+
+
+def test_parity_project_points_the_tasks_at_another_app(tmp_path: Path) -> None:
+    assert selected_project(PROJECT_ROOT, {}) == PROJECT_ROOT
+    (tmp_path / "fargate-parity.toml").write_text(MINIMAL)
+    assert selected_project(PROJECT_ROOT, {PROJECT_VARIABLE: str(tmp_path)}) == tmp_path
+    with pytest.raises(ConfigError, match=r"holds no fargate-parity\.toml"):
+        selected_project(PROJECT_ROOT, {PROJECT_VARIABLE: str(tmp_path / "nowhere")})
+
+
+# What the sample app is: the library must not know it.
+SAMPLE_NAMES = (
+    "Laravel-",
+    "TaskDefinitionArn",
+    "WatchedContainer",
+    "ClusterName",
+    "ServiceName",
+    "SubnetIds",
+    "LogStreamPrefix",
+    "DB_HOST",
+    "DB_DATABASE",
+    "DB_USERNAME",
+    "DB_PASSWORD",
+    "PHP_OPCACHE",
+    "resources/laravel",
+)
+# The one place Laravel's DB_* names live: the defaults of [database.env].
+DEFAULTS_MODULE = PROJECT_ROOT / "parity" / "config" / "harness.py"
+
+
+def test_no_name_of_the_sample_app_is_written_in_the_library() -> None:
+    found = [
+        f"{path.relative_to(PROJECT_ROOT)}: {name}"
+        for path in sorted((PROJECT_ROOT / "parity").rglob("*.py"))
+        for name in SAMPLE_NAMES
+        if name in path.read_text() and not (path == DEFAULTS_MODULE and name.startswith("DB_"))
+    ]
+    assert found == []
