@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import shlex
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +19,11 @@ EMULATOR_HELP = (
     "moto (embedded), localstack, or external (AWS_ENDPOINT_URL); "
     "default: PARITY_EMULATOR, else moto"
 )
+
+
+def words_after_dashes() -> tuple[str, ...]:
+    """The words after ``--`` as the shell split them (invoke's remainder joins them)."""
+    return tuple(sys.argv[sys.argv.index("--") + 1 :]) if "--" in sys.argv else ()
 
 
 def project() -> Path:
@@ -234,7 +239,7 @@ def run_task(c: Context, name: str, env: str = "local", emulator: str = "") -> N
         request = RunTaskRequest(
             selector=name,
             environment=env,
-            command=tuple(shlex.split(c.remainder)),
+            command=words_after_dashes(),
             emulator=emulator,
         )
         code = run_once(project(), request)

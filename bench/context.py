@@ -61,7 +61,6 @@ class BenchContext:
         return resolve_image(
             self.client,
             self.settings.db_image,
-            resources=self.project_root / "resources",
             certificates=self.settings.certificates(),
         )
 

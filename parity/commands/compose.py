@@ -100,9 +100,9 @@ HEADER = """\
 #   service_completed_successfully; a failed migration leaves the service unstarted.
 # - volumesFrom -> volumes_from (:ro when readOnly). --renew-anon-volumes makes compose drop the
 #   old anonymous volumes, so a rebuilt image's assets are never served stale.
-# - The DB host variable -> the `{db}` service. Its image is ${{{variable}:-{db_image}}}, the variable
-#   `invoke dev` reads; where no registry answers, build the MariaDB stand-in
-#   (resources/Dockerfile-mysql) and set {variable} to its tag.
+# - The DB host -> the `{db}` service. Its image is ${{{variable}:-{db_image}}}, the variable
+#   `invoke dev` reads; where no registry answers, `invoke dev` builds the MariaDB stand-in
+#   (parity/assets/mysql) once: set {variable} to its tag.
 # - Images are the local asset tags (the CDK asset hash); `build:` builds them from
 #   resources/ with the Dockerfile and target the CDK asset uses.
 # - Not enforced by compose: `essential` (the others keep running when one exits) and
@@ -410,7 +410,8 @@ def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, 
             ssm=emulator.client("ssm"),
         )
         resolver = AwsSecretResolver(
-            client_factory=lambda service, *, region_name=None: emulator.client(service)
+            client_factory=lambda service, *, region_name=None: emulator.client(service),
+            by_name=True,  # as invoke dev: the emulator holds them under their names
         )
         resolved = [resolve_task_secrets(task, resolver) for task in tasks.task_definitions]
     finally:

@@ -37,7 +37,6 @@ from parity.services.emulator import Emulator, start_emulator
 
 # Gitignored: the dev secret values the emulator is seeded with.
 SECRETS_FILE = Path(".local") / "secrets.json"
-RESOURCES_DIR = "resources"
 MIGRATION_TASK = "migration"
 SERVICE_TASK = "service"
 
@@ -140,7 +139,6 @@ def bring_up(
             tasks,
             secrets,
             requested_image=settings.db_image,
-            resources=project_root / RESOURCES_DIR,
             certificates=built.certificates,
             host_port=db_port,
         )

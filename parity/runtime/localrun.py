@@ -89,7 +89,9 @@ def seed_and_resolve(
         ssm=context.emulator.client("ssm"),
     )
     resolver = AwsSecretResolver(
-        client_factory=lambda service, *, region_name=None: context.emulator.client(service)
+        client_factory=lambda service, *, region_name=None: context.emulator.client(service),
+        # The emulator's account is not the app's: secrets were seeded, and are found, by name.
+        by_name=True,
     )
     return ResolvedSecrets(
         by_task={
@@ -146,15 +148,12 @@ def ensure_app_database(
     secrets: ResolvedSecrets,
     *,
     requested_image: str,
-    resources: Path,
     certificates: ExtraCertificates,
     host_port: int | None,
 ) -> Container:
     """The local MySQL the app's tasks expect: the requested image (or the MariaDB
     stand-in), with the database and credentials the migration container will use."""
-    image = resolve_image(
-        context.client, requested_image, resources=resources, certificates=certificates
-    )
+    image = resolve_image(context.client, requested_image, certificates=certificates)
     return ensure_database(
         context,
         database_settings(tasks, secrets.of(tasks.migration), image),
@@ -207,9 +206,11 @@ def run_to_completion(
     task_name: str,
     timeout_s: float | None,
     what: str,
+    tail_on_failure: bool = False,
 ) -> TaskOutcome:
     """Run a one-off task until it stops, its logs streamed live; the task is removed
-    afterwards. ``watched`` is the container whose exit code the caller judges."""
+    afterwards. ``watched`` is the container whose exit code the caller judges; with
+    ``tail_on_failure`` its last lines are shown again when it did not exit 0."""
     local = LocalTask(
         context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
     )
@@ -219,7 +220,7 @@ def run_to_completion(
             local.follow_logs(LogPrinter())
             outcome = local.wait_until_stopped(timeout_s)
             local.join_logs()
-            if outcome.exit_code(watched) != 0:
+            if tail_on_failure and outcome.exit_code(watched) != 0:
                 console.print(local.logs(watched, tail=MIGRATION_LOG_TAIL), markup=False)
             return outcome
         finally:
@@ -247,6 +248,7 @@ def run_migration(
         task_name=task_name,
         timeout_s=timeout_s,
         what="migration task",
+        tail_on_failure=True,
     )
     exit_code = outcome.exit_code(watched)
     if exit_code != 0:

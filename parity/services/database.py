@@ -1,7 +1,7 @@
 """The local MySQL that stands in for Aurora MySQL 3 (the ``mysql:8.0`` family).
 
 The default image is ``mysql:8.0``. Where no registry answers, a MySQL-compatible image
-built from Debian's MariaDB packages (``resources/Dockerfile-mysql``) takes its place,
+built from Debian's MariaDB packages (``parity/assets/mysql``) takes its place,
 and the switch is announced. Readiness is judged the same way for both: the app's user
 can log in to the app's database through the loopback port. Credentials reach the
 container on stdin (``parity.engine.secretinject``), never in its config.
@@ -29,6 +29,8 @@ from parity.errors import NotReady
 from parity.secretvalue import SecretValue
 
 MARIADB_IMAGE = "fargate-parity/mariadb:bookworm"
+# The harness's own build context (package data): any app's local run can build it.
+MARIADB_CONTEXT = Path(__file__).parents[1] / "assets" / "mysql"
 READY_TIMEOUT_S = 90.0
 POLL_INTERVAL_S = 0.25
 
@@ -44,15 +46,11 @@ class DatabaseSettings:
 
 
 def resolve_image(
-    client: docker.DockerClient,
-    requested: str,
-    *,
-    resources: Path,
-    certificates: ExtraCertificates,
+    client: docker.DockerClient, requested: str, *, certificates: ExtraCertificates
 ) -> str:
     """Return a usable DB image: the requested one, or the MariaDB stand-in."""
     if requested == MARIADB_IMAGE:
-        return build_mariadb(client, resources=resources, certificates=certificates)
+        return build_mariadb(client, certificates=certificates)
     if image_exists(client, requested) or pull_image(client, requested) is None:
         return requested
     if requested != DEFAULT_DB_IMAGE:
@@ -61,14 +59,12 @@ def resolve_image(
             f"PARITY_DB_IMAGE={MARIADB_IMAGE} to build the MariaDB stand-in"
         )
     note(f"{requested} cannot be pulled; using {MARIADB_IMAGE}, built from Debian's MariaDB")
-    return build_mariadb(client, resources=resources, certificates=certificates)
+    return build_mariadb(client, certificates=certificates)
 
 
-def build_mariadb(
-    client: docker.DockerClient, *, resources: Path, certificates: ExtraCertificates
-) -> str:
+def build_mariadb(client: docker.DockerClient, *, certificates: ExtraCertificates) -> str:
     ensure_base_image(client)
-    build = ImageBuild(tag=MARIADB_IMAGE, context=resources, dockerfile="Dockerfile-mysql")
+    build = ImageBuild(tag=MARIADB_IMAGE, context=MARIADB_CONTEXT, dockerfile="Dockerfile")
     return ensure_image(client, build, certificates=certificates)
 
 

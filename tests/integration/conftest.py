@@ -78,9 +78,7 @@ def database(
     labels: dict[str, str],
     run_id: str,
 ) -> SessionDatabase:
-    image = resolve_image(
-        docker_client, harness_settings.db_image, resources=RESOURCES, certificates=certificates
-    )
+    image = resolve_image(docker_client, harness_settings.db_image, certificates=certificates)
     settings = DatabaseSettings(
         image=image,
         database="laravel",

@@ -13,7 +13,8 @@ import docker
 import pytest
 import requests
 
-from parity.assembly.synth import synth
+from parity.assembly.apptasks import deploy_stacks
+from parity.assembly.synth import assembly_dir, synth
 from parity.commands.dev import down
 from parity.config.settings import HarnessSettings
 from parity.deploy.backends import open_backend
@@ -96,6 +97,7 @@ def deploy_local(project: ProjectCopy, port: int) -> None:
     options = DeployOptions(environment="local", deploy_id=new_deploy_id(), migration_timeout_s=300)
     steps = PreDeploySteps(
         synth=lambda: synth(project_root=project.root, env="local"),
+        stacks=lambda: deploy_stacks(project.root, "local", assembly_dir(project.root)),
         check=lambda: None,
         diff=lambda: "",
     )
