@@ -166,7 +166,8 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
             service = _container_service(tasks, kind, task, container, holder=holder, builds=builds)
             if kind != MIGRATION and not container.depends_on:
                 # The migration gate: the service task starts only after a good migration.
-                service["depends_on"][tasks.watched_container] = {"condition": MIGRATION_GATE}
+                gate = {tasks.watched_container: {"condition": MIGRATION_GATE}}
+                service["depends_on"] = {**service.get("depends_on", {}), **gate}
             _add(services, container.name, service)
     document: dict[str, Any] = {"services": services}
     if volumes:
@@ -234,22 +235,36 @@ def _container_service(
         "image": container.image,
         "labels": {**container.docker_labels, **_labels(kind, container.name)},
         "stop_grace_period": f"{container.stop_timeout_seconds}s",
-        "depends_on": {},
     }
     if container.image in builds:
         service["build"] = dict(builds[container.image])
     if holder is not None:
         service["network_mode"] = f"service:{holder}"
-        service["depends_on"][holder] = {"condition": "service_started"}
     overrides = environment_overrides(tasks, db_host=DB_SERVICE)
     if container.environment:
         service["environment"] = {
             name: overrides.get(name, value) for name, value in container.environment.items()
         }
-    if db_host_variable(tasks) in container.environment:
-        service["depends_on"][DB_SERVICE] = {"condition": "service_healthy"}
     if container.secrets:
         service["env_file"] = [_from_compose_dir(ENV_FILES_DIR / f"{container.name}.env")]
+    depends_on = _depends_on(tasks, container, holder=holder)
+    if depends_on:
+        service["depends_on"] = depends_on
+    service.update(_process(container))
+    service.update(_storage(kind, container))
+    service.update(_limits(task, container))
+    return service
+
+
+def _depends_on(
+    tasks: AppTasks, container: ContainerSpec, *, holder: str | None
+) -> dict[str, dict[str, str]]:
+    """The holder, the DB when the container reads its host, and the task's dependsOn."""
+    depends_on: dict[str, dict[str, str]] = {}
+    if holder is not None:
+        depends_on[holder] = {"condition": "service_started"}
+    if db_host_variable(tasks) in container.environment:
+        depends_on[DB_SERVICE] = {"condition": "service_healthy"}
     for dependency in container.depends_on:
         condition = DEPENDENCY_CONDITIONS.get(dependency.condition)
         if condition is None:
@@ -259,34 +274,43 @@ def _container_service(
                 " (service_completed_successfully needs exit 0); use SUCCESS in the CDK app,"
                 " or run the task with `invoke dev`"
             )
-        service["depends_on"][dependency.container] = {"condition": condition}
+        depends_on[dependency.container] = {"condition": condition}
+    return depends_on
+
+
+def _process(container: ContainerSpec) -> dict[str, Any]:
+    """How the container's process runs: argv, directory, user, root filesystem, health."""
+    process: dict[str, Any] = {}
     if container.command is not None:
-        service["command"] = list(container.command)
+        process["command"] = list(container.command)
     if container.entry_point is not None:
-        service["entrypoint"] = list(container.entry_point)
+        process["entrypoint"] = list(container.entry_point)
     if container.working_directory is not None:
-        service["working_dir"] = container.working_directory
+        process["working_dir"] = container.working_directory
     if container.user is not None:
-        service["user"] = container.user
+        process["user"] = container.user
     if container.readonly_root_filesystem:
-        service["read_only"] = True
+        process["read_only"] = True
     if container.health_check is not None:
-        service["healthcheck"] = _healthcheck(container.health_check)
+        process["healthcheck"] = _healthcheck(container.health_check)
+    return process
+
+
+def _storage(kind: str, container: ContainerSpec) -> dict[str, Any]:
+    """volumesFrom and the task volumes the container mounts."""
+    storage: dict[str, Any] = {}
     if container.volumes_from:
-        service["volumes_from"] = [
+        storage["volumes_from"] = [
             f"{source.source_container}:{'ro' if source.read_only else 'rw'}"
             for source in container.volumes_from
         ]
     if container.mount_points:
-        service["volumes"] = [
+        storage["volumes"] = [
             f"{_volume_name(kind, point.source_volume)}:{point.container_path}"
             + (":ro" if point.read_only else "")
             for point in container.mount_points
         ]
-    service.update(_limits(task, container))
-    if not service["depends_on"]:
-        del service["depends_on"]
-    return service
+    return storage
 
 
 def _limits(task: TaskDefinition, container: ContainerSpec) -> dict[str, Any]:

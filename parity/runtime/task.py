@@ -216,9 +216,32 @@ class LocalTask:
 
     def _create_container(self, spec: ContainerSpec) -> str:
         api = self.client.api
-        image_config = api.inspect_image(spec.image)["Config"]
-        entrypoint, command = effective_argv(spec, image_config)
-        mounts = [
+        entrypoint, command = effective_argv(spec, api.inspect_image(spec.image)["Config"])
+        mounts = self._mounts(spec)
+        has_secrets = bool(spec.secrets)
+        if has_secrets:
+            mounts.append(wrapper_mount())
+            entrypoint, command = wrapped_argv(entrypoint, command)
+        created = api.create_container(
+            spec.image,
+            name=f"{self.name}-{spec.name}",
+            entrypoint=entrypoint,
+            command=command,
+            environment=self._environment(spec),
+            working_dir=spec.working_directory,
+            user=spec.user or "",
+            labels={**spec.docker_labels, **self._labels(spec.name)},
+            healthcheck=docker_healthcheck(spec.health_check) if spec.health_check else None,
+            stdin_open=has_secrets,  # see parity.engine.secretinject
+            stop_timeout=spec.stop_timeout_seconds,
+            host_config=self._host_config(spec, mounts),
+        )
+        container_id: str = created["Id"]
+        return container_id
+
+    def _mounts(self, spec: ContainerSpec) -> list[Mount]:
+        """The task volumes the container mounts, then dev mode's bind mounts."""
+        return [
             Mount(
                 target=point.container_path,
                 source=f"{self.name}-{point.source_volume}",
@@ -235,12 +258,12 @@ class LocalTask:
             )
             for bind in self.placement.bind_mounts.get(spec.name, ())
         ]
-        has_secrets = bool(spec.secrets)
-        if has_secrets:
-            mounts.append(wrapper_mount())
-            entrypoint, command = wrapped_argv(entrypoint, command)
+
+    def _host_config(self, spec: ContainerSpec, mounts: list[Mount]) -> dict[str, Any]:
+        """The holder's namespace, volumesFrom, the root filesystem, and the task's cpu and
+        memory as limits (a container's own memory wins)."""
         memory_mib = spec.memory_mib or self.task.memory_mib
-        host_config = api.create_host_config(
+        host_config: dict[str, Any] = self.client.api.create_host_config(
             network_mode=f"container:{self.holder_id}",
             volumes_from=[
                 f"{self.container_ids[source.source_container]}:{mode(source.read_only)}"
@@ -255,22 +278,7 @@ class LocalTask:
             ),
             nano_cpus=(self.task.cpu_units * NANOSECONDS // 1024 if self.task.cpu_units else None),
         )
-        created = api.create_container(
-            spec.image,
-            name=f"{self.name}-{spec.name}",
-            entrypoint=entrypoint,
-            command=command,
-            environment=self._environment(spec),
-            working_dir=spec.working_directory,
-            user=spec.user or "",
-            labels={**spec.docker_labels, **self._labels(spec.name)},
-            healthcheck=docker_healthcheck(spec.health_check) if spec.health_check else None,
-            stdin_open=has_secrets,  # see parity.engine.secretinject
-            stop_timeout=spec.stop_timeout_seconds,
-            host_config=host_config,
-        )
-        container_id: str = created["Id"]
-        return container_id
+        return host_config
 
     def _environment(self, spec: ContainerSpec) -> dict[str, str]:
         overrides = self.placement.environment_overrides

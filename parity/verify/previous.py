@@ -392,45 +392,69 @@ def check_previous_version(
         task_name=f"{task_prefix}-migration-{random_tokens.token_hex(2)}",
         timeout_s=migration_timeout_s,
     )
+    served = serve_previous_release(
+        context,
+        tasks,
+        secrets,
+        previous=previous,
+        task_name=f"{task_prefix}-previous-{random_tokens.token_hex(2)}",
+        healthy_timeout_s=healthy_timeout_s,
+    )
+    result = CompatibilityResult(
+        release=previous.release,
+        checks=served.checks,
+        duration_s=time.monotonic() - started,
+        served=served.served,
+        app_error=served.app_error,
+    )
+    report(result)
+    if not result.passed:
+        raise IncompatibleSchema(result)
+    return result
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServedChecks:
+    checks: tuple[CheckResult, ...]
+    served: bool
+    app_error: str | None = None
+
+
+def serve_previous_release(
+    context: LocalContext,
+    tasks: AppTasks,
+    secrets: ResolvedSecrets,
+    *,
+    previous: PreviousVersion,
+    task_name: str,
+    healthy_timeout_s: float,
+) -> ServedChecks:
+    """The front service with the previous release's images, its smoke checks through its
+    published loopback port, then the task removed."""
     front = front_service(tasks)
     assert front.load_balancer is not None
-    service_port = front.load_balancer.port
-    app_error: str | None = None
-    served = True
+    port = front.load_balancer.port
     try:
         service = start_service_task(
             context,
             tasks,
             with_previous_images(front, previous.images),
             secrets,
-            task_name=f"{task_prefix}-previous-{random_tokens.token_hex(2)}",
-            host_ports={service_port: None},
+            task_name=task_name,
+            host_ports={port: None},
             healthy_timeout_s=healthy_timeout_s,
         )
     except (NotReady, TaskFailed, TaskTimeout) as error:
-        checks: tuple[CheckResult, ...] = (
-            CheckResult(name="its service task", passed=False, detail=f"never served: {error}"),
-        )
-        served = False
-    else:
-        try:
-            checks = smoke_checks(f"http://127.0.0.1:{service.host_port(service_port)}")
-            if not all(check.passed for check in checks):
-                app_error = last_app_error(app_logs(service, tasks, front))
-        finally:
-            service.stop(reason="compatibility check finished")
-            service.remove()
-    result = CompatibilityResult(
-        release=previous.release,
-        checks=checks,
-        duration_s=time.monotonic() - started,
-        served=served,
-        app_error=app_error,
-    )
-    report(result)
-    if not result.passed:
-        raise IncompatibleSchema(result)
-    return result
+        never = CheckResult(name="its service task", passed=False, detail=f"never served: {error}")
+        return ServedChecks(checks=(never,), served=False)
+    try:
+        checks = smoke_checks(f"http://127.0.0.1:{service.host_port(port)}")
+        failed = not all(check.passed for check in checks)
+        app_error = last_app_error(app_logs(service, tasks, front)) if failed else None
+        return ServedChecks(checks=checks, served=True, app_error=app_error)
+    finally:
+        service.stop(reason="compatibility check finished")
+        service.remove()
 
 
 def app_logs(running: LocalTask, tasks: AppTasks, service: ServiceSpec) -> str:
