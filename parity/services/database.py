@@ -121,23 +121,6 @@ def credentials(settings: DatabaseSettings) -> dict[str, SecretValue]:
     }
 
 
-def create_schema(container: Container, settings: DatabaseSettings, schema: str) -> None:
-    """Create an empty database ``schema`` that ``settings.user`` owns (dropping any old one)."""
-    if not schema.replace("_", "").isalnum():
-        raise ValueError(f"schema name {schema!r} must be letters, digits and underscores")
-    sql = (
-        f"DROP DATABASE IF EXISTS `{schema}`; CREATE DATABASE `{schema}`; "
-        f"GRANT ALL PRIVILEGES ON `{schema}`.* TO '{settings.user}'@'%';"
-    )
-    result = container.exec_run(
-        ["mysql", "--protocol=TCP", "-h127.0.0.1", "-uroot", "-e", sql],
-        environment={"MYSQL_PWD": settings.root_password},  # an exec's env is never stored
-    )
-    if result.exit_code != 0:
-        output = result.output.decode(errors="replace").strip()
-        raise NotReady(f"creating schema {schema} in {container.name} failed: {output}")
-
-
 def wait_for_login(container: Container, settings: DatabaseSettings, *, timeout_s: float) -> None:
     """Wait until the app's user can log in to its database through the loopback port, the
     way the app will; fail fast if the container exits."""

@@ -6,6 +6,7 @@ end, and removes leftovers of an interrupted earlier session at the start.
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -13,12 +14,19 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+# testcontainers' reaper (Ryuk) is an image no registry serves here; the session removes what it
+# started by label instead. Read when testcontainers is first imported.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.wait_strategies import HealthcheckWaitStrategy
+
 from parity.config.settings import ExtraCertificates, HarnessSettings
 from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import ensure_engine
 from parity.engine.labels import Scope, remove_labelled, run_labels
 from parity.runtime.localrun import run_id_for
-from parity.services.database import DatabaseSettings, resolve_image, start_database
+from parity.services.database import DatabaseSettings, resolve_image
 from tests.integration.support import (
     PROJECT_ROOT,
     RESOURCES,
@@ -28,6 +36,17 @@ from tests.integration.support import (
 )
 
 SCOPE = Scope.TEST
+# Healthy once the app user can log in to its database over TCP, in mysql:8.0 and the stand-in.
+LOGIN_CHECK = {
+    "test": [
+        "CMD-SHELL",
+        'mysql --protocol=TCP -h127.0.0.1 -u"$MYSQL_USER" -p"$MYSQL_PASSWORD"'
+        ' -e "SELECT 1" "$MYSQL_DATABASE"',
+    ],
+    "interval": 1_000_000_000,
+    "timeout": 5_000_000_000,
+    "retries": 120,
+}
 CHECKOUT = run_id_for(PROJECT_ROOT)
 
 
@@ -87,8 +106,20 @@ def database(
         root_password=secrets.token_urlsafe(16),
     )
     host = f"db-{run_id}"
-    container = start_database(docker_client, settings, name=host, network=network, labels=labels)
-    return SessionDatabase(container=container, settings=settings, host=host)
+    # The tests' own DB through testcontainers (the harness starts its own with docker-py).
+    database = (
+        DockerContainer(image, name=host, labels=labels, healthcheck=LOGIN_CHECK)
+        .with_kwargs(network=network)
+        .with_envs(
+            MYSQL_DATABASE=settings.database,
+            MYSQL_USER=settings.user,
+            MYSQL_PASSWORD=settings.password,
+            MYSQL_ROOT_PASSWORD=settings.root_password,
+        )
+        .waiting_for(HealthcheckWaitStrategy().with_startup_timeout(120))
+        .start()
+    )
+    return SessionDatabase(container=database.get_wrapped_container(), settings=settings, host=host)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from docker.models.containers import Container
 
-from parity.services.database import DatabaseSettings, create_schema
+from parity.services.database import DatabaseSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = PROJECT_ROOT / "resources"
@@ -23,7 +23,18 @@ class SessionDatabase:
     host: str
 
     def fresh_schema(self, name: str) -> str:
-        create_schema(self.container, self.settings, name)
+        """An empty database ``name`` the app user owns (an old one of that name is dropped)."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"schema name {name!r} must be letters, digits and underscores")
+        sql = (
+            f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`; "
+            f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{self.settings.user}'@'%';"
+        )
+        result = self.container.exec_run(
+            ["mysql", "--protocol=TCP", "-h127.0.0.1", "-uroot", "-e", sql],
+            environment={"MYSQL_PWD": self.settings.root_password},
+        )
+        assert result.exit_code == 0, result.output.decode(errors="replace")
         return name
 
 
