@@ -27,7 +27,7 @@ from parity.engine.images import ImageBuild, ensure_image
 from parity.engine.labels import Scope, run_labels
 from parity.errors import ConfigError, MigrationFailed
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
-from parity.runtime.overrides import environment_overrides
+from parity.runtime.overrides import environment_overrides, fargate_environment
 from parity.runtime.task import BindMount, LocalTask, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
@@ -178,6 +178,7 @@ def placement(
         environment_overrides=environment_overrides(tasks, db_host=context.db_host),
         bind_mounts=dict(bind_mounts or {}),
         added_environment=dict(added_environment or {}),
+        platform_environment=fargate_environment(tasks.region),
     )
 
 

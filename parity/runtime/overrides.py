@@ -28,6 +28,15 @@ def app_task_definitions(tasks: AppTasks) -> tuple[tuple[str, str, TaskDefinitio
     )
 
 
+def fargate_environment(region: str) -> dict[str, str]:
+    """What Fargate sets in every container of a task, unless the task definition does."""
+    return {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+    }
+
+
 def db_host_variable(tasks: AppTasks) -> str:
     """The env name the app reads its DB host from (fargate-parity.toml's [database])."""
     return tasks.database.env["host"]

@@ -81,6 +81,8 @@ class Placement:
     bind_mounts: Mapping[str, tuple[BindMount, ...]] = field(default_factory=dict)
     # container → env vars the task definition does not set (dev mode only)
     added_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # What Fargate itself sets in every container (the task definition's own values win).
+    platform_environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ class LocalTask:
     def _environment(self, spec: ContainerSpec) -> dict[str, str]:
         overrides = self.placement.environment_overrides
         return {
+            **self.placement.platform_environment,
             **{name: overrides.get(name, value) for name, value in spec.environment.items()},
             **self.placement.added_environment.get(spec.name, {}),
         }

@@ -30,6 +30,7 @@ from parity.runtime.localrun import (
     seed_and_resolve,
     start_service_task,
 )
+from parity.runtime.overrides import fargate_environment
 from parity.runtime.task import LocalTask
 from parity.services.emulator import start_emulator
 from tests.integration.support import ProjectCopy
@@ -187,7 +188,8 @@ def test_env_and_secret_names_equal_the_synthesized_task_definition(
         image = docker.from_env().images.get(spec.image)
         image_env = {item.split("=", 1)[0] for item in image.attrs["Config"].get("Env") or []}
         names = probed_environments[spec.name].names - image_env - SHELL_ENV
-        assert names == set(spec.environment) | set(spec.secrets), spec.name
+        fargate = set(fargate_environment(tasks.region))  # what Fargate sets in every container
+        assert names == set(spec.environment) | set(spec.secrets) | fargate, spec.name
 
 
 def test_secret_values_come_from_the_emulator_and_stay_out_of_docker(

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import base64
 import subprocess
+from unittest.mock import MagicMock
 
-from parity.assembly.taskdef import ContainerSpec, HealthCheck
+from parity.assembly.taskdef import ContainerSpec, HealthCheck, TaskDefinition
 from parity.engine.secretinject import SECRETS_WRAPPER, secrets_payload
-from parity.runtime.task import docker_healthcheck, effective_argv, redactor
+from parity.runtime.overrides import fargate_environment
+from parity.runtime.task import LocalTask, Placement, docker_healthcheck, effective_argv, redactor
 from parity.secretvalue import SecretValue
 
 IMAGE_CONFIG = {"Entrypoint": ["docker-entrypoint"], "Cmd": ["php-fpm8.2", "-F"]}
@@ -73,3 +75,25 @@ def test_secret_values_are_masked_in_output_longest_first() -> None:
     redact = redactor([SecretValue("hunter2"), SecretValue("hunter2-extended"), SecretValue("ab")])
     assert redact("pw=hunter2-extended or hunter2") == "pw=**** or ****"
     assert redact("ab stays: too short to mask safely") == "ab stays: too short to mask safely"
+
+
+def test_every_container_gets_what_fargate_sets_and_the_task_definition_wins() -> None:
+    task = TaskDefinition(
+        logical_id="Web", family=None, network_mode="awsvpc", cpu_units=None, memory_mib=None,
+        containers=(spec(environment={"APP_ENV": "local", "AWS_REGION": "us-west-2"}),),
+    )  # fmt: skip
+    placement = Placement(
+        task_name="web",
+        network="net",
+        labels={},
+        platform_environment=fargate_environment("eu-west-1"),
+    )
+    environment = LocalTask(MagicMock(), task, placement, secrets={})._environment(
+        task.containers[0]
+    )
+    assert environment == {
+        "AWS_REGION": "us-west-2",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+        "APP_ENV": "local",
+    }
