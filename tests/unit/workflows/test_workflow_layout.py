@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -124,3 +125,10 @@ def test_prod_deploys_version_tags_and_confirms_through_the_environment_approval
     assert prod.triggers == {"push": {"tags": ["v*"]}}
     deploy_lines = run_scripts(job_of(prod, "deploy")).splitlines()
     assert ".venv/bin/invoke deploy --env prod --confirm" in deploy_lines
+
+
+def test_the_python_the_workflows_run_imports_what_the_package_has() -> None:
+    """A `python -c 'from parity.x import Y'` step breaks silently when a module moves."""
+    for path in workflow_files():
+        for module, name in re.findall(r"from (parity[\w.]*) import (\w+)", path.read_text()):
+            assert hasattr(importlib.import_module(module), name), f"{path.name}: {module}.{name}"
