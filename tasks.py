@@ -9,7 +9,7 @@ from pathlib import Path
 
 from invoke import Collection, Context, Exit, task
 
-from parity.commands.dev import DEFAULT_EMULATOR_PORT, DEFAULT_HTTP_PORT
+from parity.commands.dev import DEFAULT_EMULATOR_PORT, DEFAULT_HTTP_PORT, DEFAULT_VITE_PORT
 from parity.console import console
 from parity.errors import HarnessError, ImageBuildFailed
 
@@ -92,6 +92,10 @@ def diff(c: Context, env: str) -> None:
         "db-port": "also publish MySQL on this loopback port",
         "detach": "return once the service is healthy",
         "source-mounts": "dev mode: bind-mount the PHP source, edits show without a rebuild",
+        "hot": "dev mode with Vite's dev server: JS and CSS edits show in the open page without "
+        "a reload (implies --source-mounts)",
+        "vite-port": f"loopback port of Vite's dev server with --hot (default {DEFAULT_VITE_PORT}, "
+        "0: any free one)",
         "emulator": EMULATOR_HELP,
         "emulator-port": f"loopback port of the AWS emulator (default {DEFAULT_EMULATOR_PORT})",
     }
@@ -102,6 +106,8 @@ def dev(
     db_port: int = 0,
     detach: bool = False,
     source_mounts: bool = False,
+    hot: bool = False,
+    vite_port: int = DEFAULT_VITE_PORT,
     emulator: str = "",
     emulator_port: int = DEFAULT_EMULATOR_PORT,
 ) -> None:
@@ -115,6 +121,8 @@ def dev(
             db_port=db_port or None,
             detach=detach,
             source_mounts=source_mounts,
+            hot=hot,
+            vite_port=vite_port,
             emulator=emulator_choice(emulator),
             emulator_port=emulator_port,
         )
@@ -213,16 +221,21 @@ def migrate(
         "env": "the deployed environment to compare with (default prod)",
         "port": f"the loopback port `invoke dev --port` publishes (default {DEFAULT_HTTP_PORT})",
         "source-mounts": "include the dev-mode source bind mounts (`invoke dev --source-mounts`)",
+        "hot": "include those and Vite's dev server (`invoke dev --hot`)",
     },
 )
 def show_parity(
-    c: Context, env: str = "prod", port: int = DEFAULT_HTTP_PORT, source_mounts: bool = False
+    c: Context,
+    env: str = "prod",
+    port: int = DEFAULT_HTTP_PORT,
+    source_mounts: bool = False,
+    hot: bool = False,
 ) -> None:
     """List every named local override next to the value ENV's deployed task definition has."""
     from parity.commands.report import show_parity as show
 
     with harness_errors():
-        show(PROJECT_ROOT, env=env, host_port=port, source_mounts=source_mounts)
+        show(PROJECT_ROOT, env=env, host_port=port, source_mounts=source_mounts, hot=hot)
 
 
 @task

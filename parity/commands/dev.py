@@ -30,12 +30,17 @@ from parity.runtime.bringup import (
 )
 from parity.runtime.devsecrets import stored_values
 from parity.runtime.localrun import LogPrinter, run_id_for, run_migration, start_service
-from parity.runtime.overrides import service_bind_mounts, source_mount_environment
+from parity.runtime.overrides import (
+    DEFAULT_VITE_PORT,
+    dev_mode_bind_mounts,
+    source_mount_environment,
+)
 from parity.runtime.task import LocalTask, redactor
+from parity.runtime.viteserver import start_vite_server
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
 # The CLI's defaults (tasks.py shows them in --help).
-__all__ = ["DEFAULT_EMULATOR_PORT", "DEFAULT_HTTP_PORT"]
+__all__ = ["DEFAULT_EMULATOR_PORT", "DEFAULT_HTTP_PORT", "DEFAULT_VITE_PORT"]
 # Everything a checkout's local runs start; `invoke down` removes all of it.
 LOCAL_SCOPES = (Scope.DEV, Scope.LOCAL_DEPLOY, Scope.COMPAT)
 
@@ -46,6 +51,10 @@ class DevOptions:
     db_port: int | None = None
     detach: bool = False
     source_mounts: bool = False
+    # Vite's dev server with hot module replacement; implies source_mounts.
+    hot: bool = False
+    # Its loopback port (0: a free one).
+    vite_port: int = DEFAULT_VITE_PORT
     migration_timeout_s: float = 300.0
     # None: PARITY_EMULATOR, else the embedded default.
     emulator: EmulatorKind | None = None
@@ -57,6 +66,7 @@ class DevSession:
     url: str
     service: LocalTask
     run: LocalRun
+    vite: LocalTask | None = None
 
 
 def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> DevSession:
@@ -81,18 +91,31 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         timeout_s=options.migration_timeout_s,
     )
     remove_service_tasks(run)
+    vite = (
+        start_vite_server(
+            run.context,
+            tasks,
+            project_root=project_root,
+            certificates=built.certificates,
+            port=options.vite_port or None,
+        )
+        if options.hot
+        else None
+    )
+    dev_mode = options.source_mounts or options.hot
+    mounts = dev_mode_bind_mounts(project_root, tasks, hot=options.hot) if dev_mode else None
     service = start_service(
         run.context,
         tasks,
         run.secrets,
         task_name=run.task_name(SERVICE_TASK, random_tokens.token_hex(2)),
         host_ports={service_port: options.port or None},
-        bind_mounts=service_bind_mounts(project_root, tasks) if options.source_mounts else None,
-        added_environment=source_mount_environment(tasks) if options.source_mounts else None,
+        bind_mounts=mounts,
+        added_environment=source_mount_environment(tasks) if dev_mode else None,
     )
     url = f"http://127.0.0.1:{service.host_port(service_port)}/"
     console.print(f"[bold green]ready:[/] {url}")
-    return DevSession(url=url, service=service, run=run)
+    return DevSession(url=url, service=service, run=run, vite=vite)
 
 
 def remove_service_tasks(run: LocalRun) -> None:
@@ -118,7 +141,10 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
         note("detached; `invoke logs` shows output, `invoke down` removes everything")
         return
     note("streaming logs; Ctrl-C stops and removes everything")
-    session.service.follow_logs(LogPrinter())
+    printer = LogPrinter()
+    session.service.follow_logs(printer)
+    if session.vite is not None:
+        session.vite.follow_logs(printer)
     try:
         outcome = session.service.wait_until_stopped(timeout_s=None)
         console.print(f"[red]service task stopped:[/] {outcome.stop_reason}")

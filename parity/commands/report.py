@@ -28,14 +28,21 @@ from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.runtime.bringup import SECRETS_FILE
 from parity.runtime.overrides import (
     DB_HOST_VARIABLE,
+    DEFAULT_VITE_PORT,
     DEPLOYED_DATABASE,
+    HOT_FILE,
     MISSING,
+    VITE_CONTAINER,
     TaskKind,
     app_task_definitions,
+    hot_file_mounts,
+    hot_url,
     service_bind_mounts,
     source_mount_environment,
+    vite_bind_mounts,
+    vite_image,
 )
-from parity.runtime.task import FAST_PROBE_INTERVAL_S
+from parity.runtime.task import FAST_PROBE_INTERVAL_S, BindMount
 from parity.services.database import MARIADB_IMAGE
 
 # -- the overrides, as data -----------------------------------------------------------------
@@ -51,6 +58,7 @@ class ParityInputs:
     host_port: int
     db_image: str
     secrets_file: Path
+    vite_port: int = DEFAULT_VITE_PORT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,8 +80,15 @@ class NamedOverride:
     # The task-definition field(s) the local run replaces or ignores.
     field: str
     compare: Comparison
-    # Applies only to `invoke dev --source-mounts`.
+    # Applies only to `invoke dev --source-mounts` (and --hot, which implies it).
     dev_mode_only: bool = False
+    # Applies only to `invoke dev --hot`.
+    hot_only: bool = False
+
+    def applies(self, *, source_mounts: bool, hot: bool) -> bool:
+        if self.hot_only:
+            return hot
+        return source_mounts or hot or not self.dev_mode_only
 
 
 def _db_host(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
@@ -181,14 +196,17 @@ def _roles(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
         )
 
 
+def _bind_mount(mount: BindMount, project_root: Path) -> str:
+    source = mount.host_path.relative_to(project_root)
+    return f"{source} → {mount.container_path} ({'ro' if mount.read_only else 'rw'} bind mount)"
+
+
 def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     for container, mounts in sorted(service_bind_mounts(inputs.project_root, inputs.local).items()):
         for mount in mounts:
-            source = mount.host_path.relative_to(inputs.project_root)
-            mode = "ro" if mount.read_only else "rw"
             yield (
                 f"{TaskKind.SERVICE}/{container}",
-                f"{source} → {mount.container_path} ({mode} bind mount)",
+                _bind_mount(mount, inputs.project_root),
                 "none: the code baked into the image",
             )
     for container, environment in sorted(source_mount_environment(inputs.local).items()):
@@ -197,6 +215,28 @@ def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
                 f"{TaskKind.SERVICE}/{container} environment.{name}",
                 f"{value} (mounted code is re-read on change)",
                 MISSING,
+            )
+
+
+def _vite_dev_server(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    url = hot_url(inputs.vite_port)
+    build = vite_image(inputs.local)
+    built_assets = "none: nginx serves the built assets from the app image's volume"
+    yield (
+        VITE_CONTAINER,
+        f"Vite's dev server on {url} (published on its holder), the {build.target} stage of "
+        f"{build.dockerfile}: {build.tag}",
+        built_assets,
+    )
+    for mount in vite_bind_mounts(inputs.project_root)[VITE_CONTAINER]:
+        yield VITE_CONTAINER, _bind_mount(mount, inputs.project_root), built_assets
+    for container, mounts in sorted(hot_file_mounts(inputs.project_root, inputs.local).items()):
+        for mount in mounts:
+            yield (
+                f"{TaskKind.SERVICE}/{container} {mount.container_path}",
+                f"{HOT_FILE} → {mount.container_path} (ro bind mount) holding {url}: the page "
+                "loads its scripts and styles from the dev server",
+                "none: the page links the built assets of public/build's manifest",
             )
 
 
@@ -215,6 +255,12 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
         compare=_source_mounts,
         dev_mode_only=True,
     ),
+    NamedOverride(
+        name="Vite dev server",
+        field="the app image's built assets (dev mode --hot)",
+        compare=_vite_dev_server,
+        hot_only=True,
+    ),
 )
 
 
@@ -222,7 +268,7 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
 
 
 def compare_with_deployed(
-    inputs: ParityInputs, *, source_mounts: bool = False
+    inputs: ParityInputs, *, source_mounts: bool = False, hot: bool = False
 ) -> tuple[ParityRow, ...]:
     """Every named override, each place it applies: the local value next to the deployed one."""
     return tuple(
@@ -234,13 +280,19 @@ def compare_with_deployed(
             deployed=deployed,
         )
         for override in NAMED_OVERRIDES
-        if source_mounts or not override.dev_mode_only
+        if override.applies(source_mounts=source_mounts, hot=hot)
         for where, local, deployed in override.compare(inputs)
     )
 
 
 def parity_report(
-    project_root: Path, *, env: str, host_port: int, source_mounts: bool, db_image: str
+    project_root: Path,
+    *,
+    env: str,
+    host_port: int,
+    source_mounts: bool,
+    db_image: str,
+    hot: bool = False,
 ) -> tuple[ParityRow, ...]:
     """``invoke parity``: synthesize when stale, then compare the local run with ``env``."""
     check_environment(project_root, env)
@@ -257,7 +309,7 @@ def parity_report(
         db_image=db_image,
         secrets_file=SECRETS_FILE,
     )
-    return compare_with_deployed(inputs, source_mounts=source_mounts)
+    return compare_with_deployed(inputs, source_mounts=source_mounts, hot=hot)
 
 
 def parity_table(rows: tuple[ParityRow, ...], *, env: str) -> Table:
@@ -376,7 +428,9 @@ def _reference(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def show_parity(project_root: Path, *, env: str, host_port: int, source_mounts: bool) -> None:
+def show_parity(
+    project_root: Path, *, env: str, host_port: int, source_mounts: bool, hot: bool = False
+) -> None:
     """Print ``invoke parity``'s table for ``env``."""
     rows = parity_report(
         project_root,
@@ -384,5 +438,6 @@ def show_parity(project_root: Path, *, env: str, host_port: int, source_mounts: 
         host_port=host_port,
         source_mounts=source_mounts,
         db_image=HarnessSettings.for_project(project_root).db_image,
+        hot=hot,
     )
     console.print(parity_table(rows, env=env))
