@@ -254,11 +254,11 @@ def compose(c: Context) -> None:
     help={
         "runs": "runs per figure (warm/hot/baseline start-ups, rebuilds, local deploys)",
         "cold-runs": "cold start-ups (each builds both app images from the base image)",
-        "edit-runs": "PHP edits timed in dev mode",
+        "edit-runs": "PHP edits timed in dev mode, and asset edits with --hot",
         "asset-edit-runs": "asset edits (synth, rebuild, restart each)",
         "skip-suite": "do not time `invoke test-integration`",
         "cold-suite": "also time `invoke test-integration` with no app image layer cached",
-        "only": "comma-separated sections: startup, edits, rebuild, sizes, deploy, suite",
+        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite",
     }
 )
 def bench(

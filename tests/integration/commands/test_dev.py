@@ -33,16 +33,13 @@ from parity.runtime.localrun import (
 )
 from parity.runtime.task import LocalTask
 from parity.services.emulator import start_emulator
-from tests.integration.support import ProjectCopy
+from tests.integration.support import OK_COLOUR, STATUS, ProjectCopy
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator]
 EMULATOR = HarnessSettings.from_environ().emulator
 
 ASSET_LINK = re.compile(r'src="(/build/assets/[^"]+\.js)"')
-# The sample page: app.js rewrites the status line and marks it ok; app.css colours that.
-STATUS = "#js-status"
 RUNNING = "JavaScript is running (fargate-parity-assets-v1)"
-OK_COLOUR = "rgb(10, 125, 50)"
 PAGE_BACKGROUND = "rgb(245, 247, 250)"
 # What the shell and Docker add to every process environment.
 SHELL_ENV = {"PATH", "HOSTNAME", "HOME", "PWD", "SHLVL", "_"}

@@ -17,8 +17,7 @@ from parity.config.settings import HarnessSettings
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.runtime.overrides import HOT_FILE
 from parity.verify.browser import document_id
-from tests.integration.commands.test_dev import OK_COLOUR, STATUS
-from tests.integration.support import ProjectCopy
+from tests.integration.support import OK_COLOUR, STATUS, ProjectCopy
 
 pytestmark = pytest.mark.integration
 
