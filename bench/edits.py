@@ -42,7 +42,7 @@ from bench.measure import (
 from bench.project import ProjectCopy
 from parity.commands.dev import down
 from parity.console import note
-from parity.verify.browser import chromium, document_id
+from parity.verify.browser import chromium, document_id, open_with_hot_updates
 
 VIEW = "resources/laravel/resources/views/welcome.blade.php"
 CONTROLLER = "resources/laravel/app/Http/Controllers/GreetingController.php"
@@ -263,7 +263,7 @@ def hot_edit_rounds(
     styles: list[float] = []
     with chromium() as browser:
         page = browser.new_page()
-        page.goto(url)
+        open_with_hot_updates(page, url)
         page.wait_for_function("() => Boolean(document.documentElement.dataset.build)")
         document = document_id(page)
         for run in range(runs):

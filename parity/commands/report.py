@@ -225,7 +225,7 @@ def _vite_dev_server(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     yield (
         VITE_CONTAINER,
         f"Vite's dev server on {url} (published on its holder), the {build.target} stage of "
-        f"{build.dockerfile}: {build.tag}",
+        f"{build.dockerfile}: {build.tag}; it polls the mounted files for edits",
         built_assets,
     )
     for mount in vite_bind_mounts(inputs.project_root)[VITE_CONTAINER]:

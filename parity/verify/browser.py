@@ -32,6 +32,9 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
+# What Vite's client logs once its WebSocket to the dev server is open: only from then on are
+# edits pushed to the page.
+VITE_CONNECTED = "[vite] connected."
 # Set on the document's window once; a reload or a navigation starts without it.
 DOCUMENT_ID_SCRIPT = "() => (window.__parityDocumentId ??= Math.random().toString(36).slice(2))"
 
@@ -74,3 +77,9 @@ def chromium() -> Iterator[BrowserContext]:
 def document_id(page: Page) -> str:
     """An id of the document ``page`` shows: the same until the page is loaded again."""
     return str(page.evaluate(DOCUMENT_ID_SCRIPT))
+
+
+def open_with_hot_updates(page: Page, url: str) -> None:
+    """Load ``url`` and wait until the page's Vite client is connected to its dev server."""
+    with page.expect_console_message(lambda message: message.text == VITE_CONNECTED):
+        page.goto(url)

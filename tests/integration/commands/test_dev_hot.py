@@ -16,7 +16,7 @@ from parity.commands.dev import DevOptions, DevSession, down, start_dev
 from parity.config.settings import HarnessSettings
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
 from parity.runtime.overrides import HOT_FILE
-from parity.verify.browser import document_id
+from parity.verify.browser import document_id, open_with_hot_updates
 from tests.integration.support import OK_COLOUR, STATUS, ProjectCopy
 
 pytestmark = pytest.mark.integration
@@ -64,7 +64,7 @@ def current_marker(project: ProjectCopy) -> str:
 
 
 def open_page(page: Page, session: DevSession, project: ProjectCopy) -> None:
-    page.goto(session.url)
+    open_with_hot_updates(page, session.url)
     running = f"JavaScript is running ({current_marker(project)})"
     expect(page.locator(STATUS)).to_contain_text(running)
 

@@ -89,6 +89,7 @@ def test_the_dev_server_listens_on_the_port_its_holder_publishes_on_loopback(
     assert "--strictPort" in server.command, "another port would break the page's URLs"
     assert [mapping.container_port for mapping in server.port_mappings] == [PORT]
     assert server.environment[VITE_URL_VARIABLE] == hot_url(PORT) == f"http://127.0.0.1:{PORT}"
+    assert server.environment["CHOKIDAR_USEPOLLING"] == "1", "host file events get lost"
     assert server.health_check is not None
     assert f"127.0.0.1:{PORT}/@vite/client" in server.health_check.command[1]
 
