@@ -105,6 +105,10 @@ def diff(c: Context, env: str) -> None:
         "db-port": "also publish MySQL on this loopback port",
         "detach": "return once the service is healthy",
         "source-mounts": "dev mode: bind-mount the PHP source, edits show without a rebuild",
+        "hot": "dev mode with Vite's dev server: JS and CSS edits show in the open page without "
+        "a reload (implies --source-mounts)",
+        "vite-port": "loopback port of Vite's dev server with --hot "
+        "(default: fargate-parity.toml's dev.hot.port)",
         "emulator": EMULATOR_HELP,
         "emulator-port": f"loopback port of the AWS emulator (default {DEFAULT_EMULATOR_PORT})",
     }
@@ -115,6 +119,8 @@ def dev(
     db_port: int = 0,
     detach: bool = False,
     source_mounts: bool = False,
+    hot: bool = False,
+    vite_port: int = 0,
     emulator: str = "",
     emulator_port: int = DEFAULT_EMULATOR_PORT,
 ) -> None:
@@ -128,6 +134,8 @@ def dev(
             db_port=db_port or None,
             detach=detach,
             source_mounts=source_mounts,
+            hot=hot,
+            vite_port=vite_port or None,
             emulator=emulator_choice(emulator),
             emulator_port=emulator_port,
         )
@@ -253,16 +261,21 @@ def run_task(c: Context, name: str, env: str = "local", emulator: str = "") -> N
         "env": "the deployed environment to compare with (default prod)",
         "port": f"the loopback port `invoke dev --port` publishes (default {DEFAULT_HTTP_PORT})",
         "source-mounts": "include the dev-mode source bind mounts (`invoke dev --source-mounts`)",
+        "hot": "include those and Vite's dev server (`invoke dev --hot`)",
     },
 )
 def show_parity(
-    c: Context, env: str = "prod", port: int = DEFAULT_HTTP_PORT, source_mounts: bool = False
+    c: Context,
+    env: str = "prod",
+    port: int = DEFAULT_HTTP_PORT,
+    source_mounts: bool = False,
+    hot: bool = False,
 ) -> None:
     """List every named local override next to the value ENV's deployed task definition has."""
     from parity.commands.report import show_parity as show
 
     with harness_errors():
-        show(project(), env=env, host_port=port, source_mounts=source_mounts)
+        show(project(), env=env, host_port=port, source_mounts=source_mounts, hot=hot)
 
 
 @task
@@ -281,11 +294,11 @@ def compose(c: Context) -> None:
     help={
         "runs": "runs per figure (warm/hot/baseline start-ups, rebuilds, local deploys)",
         "cold-runs": "cold start-ups (each builds both app images from the base image)",
-        "edit-runs": "PHP edits timed in dev mode",
+        "edit-runs": "PHP edits timed in dev mode, and asset edits with --hot",
         "asset-edit-runs": "asset edits (synth, rebuild, restart each)",
         "skip-suite": "do not time `invoke test-integration`",
         "cold-suite": "also time `invoke test-integration` with no app image layer cached",
-        "only": "comma-separated sections: startup, edits, rebuild, sizes, deploy, suite",
+        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite",
     }
 )
 def bench(

@@ -20,7 +20,7 @@ class BenchOptions:
 
     runs: int = 3  # warm/hot/baseline start-ups, rebuilds, local deploys
     cold_runs: int = 1  # cold start-ups: each builds both images from the base image
-    edit_runs: int = 5  # PHP edits (cheap)
+    edit_runs: int = 5  # PHP edits, and asset edits with --hot (cheap)
     asset_edit_runs: int = 2  # asset edits: synth + rebuild + restart each
     ecs_trials: int = 500  # simulated ECS deploys for the scripted-fake gate latency
     suite: bool = True  # time `invoke test-integration` (warm)

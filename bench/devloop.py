@@ -65,10 +65,16 @@ def run_fresh(*arguments: str, what: str, timeout_s: float = FRESH_RUN_TIMEOUT_S
     return FreshRun(seconds=seconds, stdout=result.stdout, steps=steps_in(result.stderr))
 
 
-def dev_detach(project: ProjectCopy, *, port: int, source_mounts: bool = False) -> FreshRun:
-    """`invoke dev --detach --port PORT [--source-mounts]` in ``project``, in a new process."""
+def dev_detach(
+    project: ProjectCopy, *, port: int, source_mounts: bool = False, vite_port: int | None = None
+) -> FreshRun:
+    """`invoke dev --detach --port PORT [--source-mounts] [--hot --vite-port VITE_PORT]` in
+    ``project``, in a new process; ``vite_port`` turns on hot mode."""
     mounts = ["--source-mounts"] if source_mounts else []
-    return run_fresh("dev", str(project.root), "--port", str(port), *mounts, what="dev --detach")
+    hot = ["--hot", "--vite-port", str(vite_port)] if vite_port is not None else []
+    return run_fresh(
+        "dev", str(project.root), "--port", str(port), *mounts, *hot, what="dev --detach"
+    )
 
 
 def timed_dev_to_first_200(

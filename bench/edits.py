@@ -7,6 +7,9 @@
   source-mounted containers (a listed local override), so opcache re-reads an edited file.
 * assets: ``resources/js/app.js`` edited in the copy, then `invoke dev --detach` again (synth,
   image rebuild, migration, new service task) until the new bundle is served.
+* assets in hot mode (`invoke dev --detach --hot`): the page open in chromium, from saving
+  ``app.js`` (or ``app.css``) until the open page shows the edit. Vite's dev server swaps the
+  module in place; a reload of the page fails the section.
 """
 
 from __future__ import annotations
@@ -39,10 +42,12 @@ from bench.measure import (
 from bench.project import ProjectCopy
 from parity.commands.dev import down
 from parity.console import note
+from parity.verify.browser import chromium, document_id, open_with_hot_updates
 
 VIEW = "resources/laravel/resources/views/welcome.blade.php"
 CONTROLLER = "resources/laravel/app/Http/Controllers/GreetingController.php"
 ASSET_ENTRY = "resources/laravel/resources/js/app.js"
+STYLE_SHEET = "resources/laravel/resources/css/app.css"
 VISIBLE_TIMEOUT_S = 10.0
 ASSET_TIMEOUT_S = 600.0
 # opcache and Blade compare mtimes in whole seconds: edits of one file are spaced further.
@@ -52,6 +57,13 @@ VIEW_MARKER = re.compile(r'<p id="bench-edit">[^<]*</p>')
 HEADER_CALL = re.compile(r"->header\('" + BENCH_HEADER + r"', '[^']*'\)")
 BUILD_MARKER = re.compile(r"export const BUILD_MARKER = '[^']*';")
 ASSET_LINK = re.compile(r'src="(/build/assets/[^"]+\.js)"')
+OK_RULE = re.compile(r"--ok: [^;]+;")
+HOT_VISIBLE_TIMEOUT_MS = 10_000
+# What app.js and app.css change on the page: its build stamp, and the status line's colour.
+BUILD_SHOWN = "marker => document.documentElement.dataset.build === marker"
+STATUS_COLOURED = (
+    "colour => getComputedStyle(document.getElementById('js-status')).color === colour"
+)
 
 
 def edit_view(project: ProjectCopy, marker: str) -> Path:
@@ -81,6 +93,12 @@ def edit_asset(project: ProjectCopy, marker: str) -> Path:
     return project.edit(
         ASSET_ENTRY, lambda text: BUILD_MARKER.sub(f"export const BUILD_MARKER = '{marker}';", text)
     )
+
+
+def edit_style(project: ProjectCopy, red: int) -> str:
+    """Colour the status line ``rgb(red, 0, 0)``; returns that computed colour."""
+    project.edit(STYLE_SHEET, lambda text: OK_RULE.sub(f"--ok: #{red:02x}0000;", text, count=1))
+    return f"rgb({red}, 0, 0)"
 
 
 def body_shows(marker: str) -> Callable[[requests.Response], bool]:
@@ -210,3 +228,54 @@ def bundle_shows(url: str, marker: str) -> Callable[[requests.Response], bool]:
         return bundle.status_code == 200 and marker in bundle.text
 
     return shows
+
+
+def measure_hot_edits(bench: BenchContext) -> list[Figure]:
+    project = bench.primed_copy("hot")
+    port = free_loopback_port()
+    url = dev_url(port)
+    try:
+        dev_detach(project, port=port, vite_port=free_loopback_port())
+        wait_for_200(url, timeout_s=FIRST_200_TIMEOUT_S)
+        scripts, styles = hot_edit_rounds(project, url, runs=bench.options.edit_runs)
+    finally:
+        down(project.root)
+        bench.ledger.remove_created()
+    return [
+        median_figure(
+            "asset_edit_visible_hot_s",
+            "asset edit (app.js) to visible in the open page, --hot (HMR, no reload)",
+            scripts,
+        ),
+        median_figure(
+            "style_edit_visible_hot_s",
+            "style edit (app.css) to visible in the open page, --hot (HMR, no reload)",
+            styles,
+        ),
+    ]
+
+
+def hot_edit_rounds(
+    project: ProjectCopy, url: str, *, runs: int
+) -> tuple[list[float], list[float]]:
+    """``runs`` app.js and ``runs`` app.css edits, each timed until the open page shows it."""
+    scripts: list[float] = []
+    styles: list[float] = []
+    with chromium() as browser:
+        page = browser.new_page()
+        open_with_hot_updates(page, url)
+        page.wait_for_function("() => Boolean(document.documentElement.dataset.build)")
+        document = document_id(page)
+        for run in range(runs):
+            marker = f"fargate-parity-hot-{run}-{nonce()}"
+            clock = Stopwatch()
+            edit_asset(project, marker)
+            page.wait_for_function(BUILD_SHOWN, arg=marker, timeout=HOT_VISIBLE_TIMEOUT_MS)
+            scripts.append(clock.elapsed())
+            clock = Stopwatch()
+            colour = edit_style(project, red=run + 1)
+            page.wait_for_function(STATUS_COLOURED, arg=colour, timeout=HOT_VISIBLE_TIMEOUT_MS)
+            styles.append(clock.elapsed())
+        if document_id(page) != document:
+            raise BenchError("the page was reloaded during the hot edits; HMR swaps in place")
+    return scripts, styles

@@ -1,8 +1,9 @@
 """Fresh-process entry points, so a timed run pays what the CLI pays (interpreter start-up,
 imports, the embedded emulator's first calls), not what a warm benchmark process would.
 
-    python -m bench.entry dev PROJECT --port N [--source-mounts]
-        what `invoke dev --detach --port N [--source-mounts]` does in PROJECT
+    python -m bench.entry dev PROJECT --port N [--source-mounts] [--hot --vite-port M]
+        what `invoke dev --detach --port N [--source-mounts] [--hot --vite-port M]` does in
+        PROJECT
     python -m bench.entry deploy PROJECT --port N
         what `invoke deploy --env local --port N` does in PROJECT; prints the gate timing
         as one JSON line on stdout
@@ -23,7 +24,9 @@ from parity.errors import HarnessError
 GATE_RESULT_PREFIX = "gate-timing: "
 
 
-def run_dev(project_root: Path, *, port: int, source_mounts: bool) -> None:
+def run_dev(
+    project_root: Path, *, port: int, source_mounts: bool, hot: bool, vite_port: int | None
+) -> None:
     from parity.commands.dev import DevOptions, dev
     from parity.config.settings import EmulatorKind, HarnessSettings
 
@@ -31,6 +34,8 @@ def run_dev(project_root: Path, *, port: int, source_mounts: bool) -> None:
         port=port,
         detach=True,
         source_mounts=source_mounts,
+        hot=hot,
+        vite_port=vite_port,
         emulator=EmulatorKind.MOTO,
         emulator_port=0,
     )
@@ -52,13 +57,21 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("project", type=Path)
     dev.add_argument("--port", type=int, required=True)
     dev.add_argument("--source-mounts", action="store_true")
+    dev.add_argument("--hot", action="store_true")
+    dev.add_argument("--vite-port", type=int)
     deploy = commands.add_parser("deploy")
     deploy.add_argument("project", type=Path)
     deploy.add_argument("--port", type=int, required=True)
     arguments = parser.parse_args(argv)
     try:
         if arguments.command == "dev":
-            run_dev(arguments.project, port=arguments.port, source_mounts=arguments.source_mounts)
+            run_dev(
+                arguments.project,
+                port=arguments.port,
+                source_mounts=arguments.source_mounts,
+                hot=arguments.hot,
+                vite_port=arguments.vite_port,
+            )
         else:
             run_deploy(arguments.project, port=arguments.port)
     except HarnessError as error:

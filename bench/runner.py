@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.context import BenchContext, BenchOptions, nonce
 from bench.deploys import measure_deploys
-from bench.edits import measure_edits
+from bench.edits import measure_edits, measure_hot_edits
 from bench.images import measure_rebuilds, measure_sizes
 from bench.measure import Figure, Stopwatch
 from bench.project import ImageLedger
@@ -41,6 +41,7 @@ Section = Callable[[BenchContext], list[Figure]]
 SECTIONS: dict[str, Section] = {
     "startup": measure_startup,
     "edits": measure_edits,
+    "hot": measure_hot_edits,
     "rebuild": measure_rebuilds,
     "sizes": measure_sizes,
     "deploy": measure_deploys,

@@ -34,9 +34,10 @@ from parity.runtime.bringup import (
 )
 from parity.runtime.devsecrets import stored_values
 from parity.runtime.localrun import LogPrinter, run_id_for, run_migration
-from parity.runtime.overrides import service_bind_mounts, source_mount_environment
+from parity.runtime.overrides import dev_mode_bind_mounts, source_mount_environment
 from parity.runtime.services import RunningService, ServiceOptions, start_services
 from parity.runtime.task import LocalTask, redactor, wait_for_any_stop
+from parity.runtime.viteserver import start_vite_server
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
 # The CLI's defaults (tasks.py shows them in --help).
@@ -51,6 +52,11 @@ class DevOptions:
     db_port: int | None = None
     detach: bool = False
     source_mounts: bool = False
+    # Vite's dev server with hot module replacement (fargate-parity.toml's [dev.hot]); implies
+    # source_mounts.
+    hot: bool = False
+    # Its loopback port (None: [dev.hot]'s; 0: a free one).
+    vite_port: int | None = None
     migration_timeout_s: float = 300.0
     # None: PARITY_EMULATOR, else the embedded default.
     emulator: EmulatorKind | None = None
@@ -61,6 +67,8 @@ class DevOptions:
 class DevSession:
     run: LocalRun
     services: tuple[RunningService, ...]
+    # Vite's dev server (`--hot`).
+    vite: LocalTask | None = None
 
     @property
     def url(self) -> str:
@@ -79,12 +87,15 @@ class DevSession:
         )
 
     def tasks(self) -> list[LocalTask]:
-        return [task for running in self.services for task in running.tasks]
+        """Every task of the session: the services', and Vite's dev server."""
+        tasks = [task for running in self.services for task in running.tasks]
+        return tasks if self.vite is None else [*tasks, self.vite]
 
 
 def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> DevSession:
     """Build, start the backing services, run the migration gate, start every service."""
     config = load_config(project_root)
+    hot = config.dev.require_hot() if options.hot else None
     built = build_app(project_root, settings)
     run = bring_up(
         built,
@@ -104,22 +115,25 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         timeout_s=options.migration_timeout_s,
     )
     remove_service_tasks(run)
+    # The hot file must exist before the service tasks mount it.
+    vite = (
+        start_vite_server(run, hot, project_root=project_root, port=options.vite_port)
+        if hot is not None
+        else None
+    )
+    dev_mode = options.source_mounts or hot is not None
     services = start_services(
         run,
         ServiceOptions(
             first_port=options.port,
             max_tasks=config.environment(LOCAL_ENVIRONMENT).max_tasks,
             bind_mounts=(
-                service_bind_mounts(project_root, tasks, config.dev)
-                if options.source_mounts
-                else {}
+                dev_mode_bind_mounts(project_root, tasks, config.dev, hot=hot) if dev_mode else {}
             ),
-            added_environment=(
-                source_mount_environment(tasks, config.dev) if options.source_mounts else {}
-            ),
+            added_environment=(source_mount_environment(tasks, config.dev) if dev_mode else {}),
         ),
     )
-    session = DevSession(run=run, services=services)
+    session = DevSession(run=run, services=services, vite=vite)
     if any(running.url for running in services):
         console.print(f"[bold green]ready:[/] {session.url}")
     else:

@@ -30,12 +30,17 @@ from parity.runtime.bringup import SECRETS_FILE
 from parity.runtime.overrides import (
     DEPLOYED_DATABASE,
     MISSING,
+    VITE_CONTAINER,
     app_task_definitions,
     db_host_variable,
+    hot_file_mounts,
+    hot_url,
     service_bind_mounts,
     source_mount_environment,
+    vite_bind_mounts,
+    vite_image,
 )
-from parity.runtime.task import FAST_PROBE_INTERVAL_S
+from parity.runtime.task import FAST_PROBE_INTERVAL_S, BindMount
 from parity.services.database import MARIADB_IMAGE
 
 # -- the overrides, as data -----------------------------------------------------------------
@@ -73,8 +78,15 @@ class NamedOverride:
     # The task-definition field(s) the local run replaces or ignores.
     field: str
     compare: Comparison
-    # Applies only to `invoke dev --source-mounts`.
+    # Applies only to `invoke dev --source-mounts` (and --hot, which implies it).
     dev_mode_only: bool = False
+    # Applies only to `invoke dev --hot`.
+    hot_only: bool = False
+
+    def applies(self, *, source_mounts: bool, hot: bool) -> bool:
+        if self.hot_only:
+            return hot
+        return source_mounts or hot or not self.dev_mode_only
 
 
 def _db_host(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
@@ -201,15 +213,18 @@ def _roles(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
         )
 
 
+def _bind_mount(mount: BindMount, project_root: Path) -> str:
+    source = mount.host_path.relative_to(project_root)
+    return f"{source} → {mount.container_path} ({'ro' if mount.read_only else 'rw'} bind mount)"
+
+
 def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     mounts = service_bind_mounts(inputs.project_root, inputs.local, inputs.dev)
     for container, container_mounts in sorted(mounts.items()):
         for mount in container_mounts:
-            source = mount.host_path.relative_to(inputs.project_root)
-            mode = "ro" if mount.read_only else "rw"
             yield (
                 container,
-                f"{source} → {mount.container_path} ({mode} bind mount)",
+                _bind_mount(mount, inputs.project_root),
                 "none: the code baked into the image",
             )
     environments = source_mount_environment(inputs.local, inputs.dev)
@@ -219,6 +234,32 @@ def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
                 f"{container} environment.{name}",
                 f"{value} (mounted code is re-read on change)",
                 MISSING,
+            )
+
+
+def _vite_dev_server(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    hot = inputs.dev.require_hot()
+    url = hot_url(hot.port)
+    build = vite_image(inputs.local, hot)
+    built_assets = "none: the assets built into the app image"
+    yield (
+        VITE_CONTAINER,
+        f"Vite's dev server on {url} (published on its holder), the {build.target} stage of "
+        f"{build.dockerfile}: {build.tag}",
+        built_assets,
+    )
+    for mount in vite_bind_mounts(inputs.project_root, hot)[VITE_CONTAINER]:
+        yield VITE_CONTAINER, _bind_mount(mount, inputs.project_root), built_assets
+    for name, value in hot.environment.items():
+        yield f"{VITE_CONTAINER} environment.{name}", value, built_assets
+    mounts = hot_file_mounts(inputs.project_root, inputs.local, hot)
+    for container, container_mounts in sorted(mounts.items()):
+        for mount in container_mounts:
+            yield (
+                f"{container} {mount.container_path}",
+                f"{_bind_mount(mount, inputs.project_root)} holding {url}: the page loads its "
+                "scripts and styles from the dev server",
+                "none: the page links the assets built into the image",
             )
 
 
@@ -238,6 +279,12 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
         compare=_source_mounts,
         dev_mode_only=True,
     ),
+    NamedOverride(
+        name="Vite dev server",
+        field="the app image's built assets (dev mode --hot)",
+        compare=_vite_dev_server,
+        hot_only=True,
+    ),
 )
 
 
@@ -245,7 +292,7 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
 
 
 def compare_with_deployed(
-    inputs: ParityInputs, *, source_mounts: bool = False
+    inputs: ParityInputs, *, source_mounts: bool = False, hot: bool = False
 ) -> tuple[ParityRow, ...]:
     """Every named override, each place it applies: the local value next to the deployed one."""
     return tuple(
@@ -257,16 +304,25 @@ def compare_with_deployed(
             deployed=deployed,
         )
         for override in NAMED_OVERRIDES
-        if source_mounts or not override.dev_mode_only
+        if override.applies(source_mounts=source_mounts, hot=hot)
         for where, local, deployed in override.compare(inputs)
     )
 
 
 def parity_report(
-    project_root: Path, *, env: str, host_port: int, source_mounts: bool, db_image: str
+    project_root: Path,
+    *,
+    env: str,
+    host_port: int,
+    source_mounts: bool,
+    db_image: str,
+    hot: bool = False,
 ) -> tuple[ParityRow, ...]:
     """``invoke parity``: synthesize when stale, then compare the local run with ``env``."""
     check_environment(project_root, env)
+    dev = load_config(project_root).dev
+    if hot:
+        dev.require_hot()
     # Both environments must be in cdk.out, so only a synth of every environment will do.
     if synth_is_stale(project_root):
         with step("cdk synth (every environment; inputs changed)"):
@@ -279,9 +335,9 @@ def parity_report(
         host_port=host_port,
         db_image=db_image,
         secrets_file=SECRETS_FILE,
-        dev=load_config(project_root).dev,
+        dev=dev,
     )
-    return compare_with_deployed(inputs, source_mounts=source_mounts)
+    return compare_with_deployed(inputs, source_mounts=source_mounts, hot=hot)
 
 
 def parity_table(rows: tuple[ParityRow, ...], *, env: str) -> Table:
@@ -397,7 +453,9 @@ def _reference(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def show_parity(project_root: Path, *, env: str, host_port: int, source_mounts: bool) -> None:
+def show_parity(
+    project_root: Path, *, env: str, host_port: int, source_mounts: bool, hot: bool = False
+) -> None:
     """Print ``invoke parity``'s table for ``env``."""
     rows = parity_report(
         project_root,
@@ -405,5 +463,6 @@ def show_parity(project_root: Path, *, env: str, host_port: int, source_mounts: 
         host_port=host_port,
         source_mounts=source_mounts,
         db_image=HarnessSettings.for_project(project_root).db_image,
+        hot=hot,
     )
     console.print(parity_table(rows, env=env))

@@ -30,6 +30,15 @@ max_tasks = 3                          # cap on desiredCount locally
 source_mounts = [{ host = "src", container = "/app/src" }]
 environment = { RELOAD = "1" }
 
+[dev.hot]                              # invoke dev --hot: Vite's dev server
+stage = "assets"                       # the app image's Dockerfile stage that builds the assets
+workdir = "/build"                     # Vite's folder in that stage
+source_mounts = [{ host = "web/js", container = "/build/js" }]
+port = 5173                            # on loopback (`--vite-port` overrides it)
+url_variable = "ASSETS_DEV_URL"        # the browser-facing URL, for the Vite config
+hot_file = "/srv/public/hot"           # in the app image: holds that URL while hot
+environment = { NODE_ENV = "development" }   # optional: Vite's own env
+
 [[environments.local.overrides]]
 env = "FEATURE_FLAG"                   # or ref = "Stack:LogicalId", get_att = "Stack:Id.Attr",
 value = "on"                           #    import_value = "ExportName"
@@ -68,6 +77,7 @@ RDS_SECRET_KEYS = {
     "password": "password",
 }
 _ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MIGRATION_SELECTORS = ("output", "logical_id", "family")
 _OVERRIDE_KINDS = ("env", "ref", "get_att", "import_value")
 
@@ -143,12 +153,38 @@ class SourceMount:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HotConfig:
+    """``invoke dev --hot``: Vite's dev server, run from a stage of the app image's Dockerfile
+    with the scripts and styles mounted; every container running the app image gets the hot
+    file, which holds the server's URL, so the page loads its modules from there."""
+
+    stage: str  # the Dockerfile stage that builds the assets (node and the node_modules)
+    workdir: str  # where Vite runs in that stage
+    source_mounts: tuple[SourceMount, ...]
+    port: int  # its loopback port, unless `--vite-port` says otherwise
+    url_variable: str  # the env the Vite config reads the browser-facing URL from
+    hot_file: str  # absolute, in the app image
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class DevConfig:
     """``invoke dev --source-mounts``: the app's source mounted over the image's copy, into
-    every container that runs the app image, with the env those containers then need."""
+    every container that runs the app image, with the env those containers then need; and
+    ``--hot``'s Vite dev server, where the app has one."""
 
     source_mounts: tuple[SourceMount, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
+    hot: HotConfig | None = None
+
+    def require_hot(self) -> HotConfig:
+        """[dev.hot], or one line saying that ``--hot`` needs it."""
+        if self.hot is None:
+            raise ConfigError(
+                f"{CONFIG_FILE} has no [dev.hot], so this app has no hot mode; describe its "
+                "Vite dev server there to use --hot (see README: the harness config)"
+            )
+        return self.hot
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,26 +252,50 @@ def parse_config(raw: Mapping[str, Any], *, source: Path) -> HarnessConfig:
 
 
 def _dev(table: _Table) -> DevConfig:
-    table.only("source_mounts", "environment")
+    table.only("source_mounts", "environment", "hot")
+    return DevConfig(
+        source_mounts=_source_mounts(table),
+        environment=table.strings("environment"),
+        hot=_hot(table.table("hot")) if "hot" in table.values else None,
+    )
+
+
+def _hot(table: _Table) -> HotConfig:
+    table.only(*(f.name for f in fields(HotConfig)))
+    mounts = _source_mounts(table)
+    if not mounts:
+        raise table.error("source_mounts", "is missing; mount the scripts and styles Vite serves")
+    port = table.integer("port")
+    if not 0 < port < 65536:
+        raise table.error("port", f"is {port}; give a TCP port (1 to 65535)")
+    url_variable = table.text("url_variable")
+    if not _ENV_NAME.match(url_variable):
+        raise table.error("url_variable", f"is {url_variable!r}; give an env name")
+    return HotConfig(
+        stage=table.text("stage"),
+        workdir=table.absolute_path("workdir"),
+        source_mounts=mounts,
+        port=port,
+        url_variable=url_variable,
+        hot_file=table.absolute_path("hot_file"),
+        environment=table.strings("environment"),
+    )
+
+
+def _source_mounts(table: _Table) -> tuple[SourceMount, ...]:
     mounts = []
     for item in table.tables("source_mounts"):
         item.only("host", "container")
-        container = item.text("container")
-        if not container.startswith("/"):
-            raise item.error("container", f"is {container!r}; give an absolute path")
-        mounts.append(SourceMount(host=item.text("host"), container=container))
-    environment = table.table("environment")
-    return DevConfig(
-        source_mounts=tuple(mounts),
-        environment={key: environment.text(key) for key in environment.values},
-    )
+        mounts.append(
+            SourceMount(host=item.text("host"), container=item.absolute_path("container"))
+        )
+    return tuple(mounts)
 
 
 def _environment(name: str, table: _Table) -> EnvironmentConfig:
     if not _ENVIRONMENT_NAME.match(name):
         raise table.error("", "names an environment; use lower-case letters and digits only")
     table.only("context", "stacks", "migration", "database", "services", "overrides")
-    context = table.table("context")
     services = table.table("services")
     services.only("max_tasks")
     max_tasks = services.integer("max_tasks", default=DEFAULT_MAX_TASKS)
@@ -243,7 +303,7 @@ def _environment(name: str, table: _Table) -> EnvironmentConfig:
         raise services.error("max_tasks", f"is {max_tasks}; give at least 1")
     return EnvironmentConfig(
         name=name,
-        context={key: context.text(key) for key in context.values},
+        context=table.strings("context"),
         stack_patterns=table.texts("stacks"),
         migration=_migration(table.table("migration", required=True)),
         database=_database(table.table("database")),
@@ -370,14 +430,27 @@ class _Table:
             return default
         return value
 
+    def absolute_path(self, key: str) -> str:
+        path = self.text(key)
+        if not path.startswith("/"):
+            raise self.error(key, f"is {path!r}; give an absolute path")
+        return path
+
+    def strings(self, key: str) -> dict[str, str]:
+        """A table of string values, such as an environment."""
+        table = self.table(key)
+        return {name: table.text(name) for name in table.values}
+
     def texts(self, key: str) -> tuple[str, ...]:
         value = self.values.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
             raise self.error(key, f"must be a list of non-empty strings, not {value!r}")
         return tuple(value)
 
-    def integer(self, key: str, *, default: int) -> int:
+    def integer(self, key: str, *, default: int | None = None) -> int:
         value = self.values.get(key, default)
+        if value is None:
+            raise self.error(key, "is missing")
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"must be a whole number, not {value!r}")
         return value

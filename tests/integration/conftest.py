@@ -7,12 +7,14 @@ end, and removes leftovers of an interrupted earlier session at the start.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import uuid
 from collections.abc import Iterator
 
 import docker
 import pytest
+from playwright.sync_api import BrowserContext, Page
 
 # testcontainers' reaper (Ryuk) is an image no registry serves here; the session removes what it
 # started by label instead. Read when testcontainers is first imported.
@@ -27,6 +29,7 @@ from parity.engine.daemon import ensure_engine
 from parity.engine.labels import Scope, remove_labelled, run_labels
 from parity.runtime.localrun import run_id_for
 from parity.services.database import DatabaseSettings, resolve_image
+from parity.verify.browser import chromium
 from tests.integration.support import (
     PROJECT_ROOT,
     RESOURCES,
@@ -47,6 +50,8 @@ LOGIN_CHECK = {
     "timeout": 5_000_000_000,
     "retries": 120,
 }
+SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
+NOT_IN_FILE_NAMES = re.compile(r"[^\w.-]+")
 CHECKOUT = run_id_for(PROJECT_ROOT)
 
 
@@ -125,3 +130,23 @@ def database(
 @pytest.fixture(scope="module")
 def project_copy(tmp_path_factory: pytest.TempPathFactory) -> ProjectCopy:
     return copy_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[BrowserContext]:
+    """Debian's chromium (installed where missing) with a fresh profile, one per session."""
+    with chromium() as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A new tab. What it shows at the end goes to reports/screenshots/, beside the JUnit XML,
+    named after the test's id."""
+    tab = browser.new_page()
+    yield tab
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(
+        path=SCREENSHOTS / f"{NOT_IN_FILE_NAMES.sub('_', request.node.nodeid)}.png", full_page=True
+    )
+    tab.close()

@@ -12,6 +12,9 @@ from parity.services.database import DatabaseSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = PROJECT_ROOT / "resources"
+# The sample page: app.js rewrites the status line and marks it ok; app.css colours that.
+STATUS = "#js-status"
+OK_COLOUR = "rgb(10, 125, 50)"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import docker
 import pytest
 import requests
+from playwright.sync_api import Page, expect
 
 from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.synth import assembly_dir
@@ -33,13 +34,15 @@ from parity.runtime.localrun import (
 from parity.runtime.overrides import fargate_environment
 from parity.runtime.task import LocalTask
 from parity.services.emulator import start_emulator
-from tests.integration.support import ProjectCopy
+from tests.integration.support import OK_COLOUR, STATUS, ProjectCopy
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator]
 EMULATOR = HarnessSettings.from_environ().emulator
 
 WEB = "webservice"
 ASSET_LINK = re.compile(r'src="(/build/assets/[^"]+\.js)"')
+RUNNING = "JavaScript is running (fargate-parity-assets-v1)"
+PAGE_BACKGROUND = "rgb(245, 247, 250)"
 # What the shell and Docker add to every process environment.
 SHELL_ENV = {"PATH", "HOSTNAME", "HOME", "PWD", "SHLVL", "_"}
 
@@ -117,6 +120,21 @@ def test_the_page_healthz_and_built_asset_are_served(session: DevSession) -> Non
     assert served.status_code == 200
     in_image = running(session, "laravel").exec_run(["cat", f"/application/public{asset[1]}"])
     assert served.content == in_image.output
+
+
+def test_in_a_browser_the_built_javascript_runs_and_the_css_applies(
+    session: DevSession, page: Page
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(session.url)
+    status = page.locator(STATUS)
+    expect(status).to_contain_text(RUNNING)
+    expect(status).to_have_css("color", OK_COLOUR)
+    expect(page.locator("body")).to_have_css("background-color", PAGE_BACKGROUND)
+    assets = [url for url in requested if url.endswith((".js", ".css"))]
+    assert len(assets) == 2
+    assert all(url.startswith(session.url + "build/assets/") for url in assets), assets
 
 
 @dataclass(frozen=True)

@@ -39,15 +39,17 @@ from ..synthesized import synthesized_assembly
 from .conftest import HOST_PORT
 
 
-def rows_of(inputs: ParityInputs, override: str, *, source_mounts: bool = False) -> list[ParityRow]:
-    rows = compare_with_deployed(inputs, source_mounts=source_mounts)
+def rows_of(
+    inputs: ParityInputs, override: str, *, source_mounts: bool = False, hot: bool = False
+) -> list[ParityRow]:
+    rows = compare_with_deployed(inputs, source_mounts=source_mounts, hot=hot)
     return [row for row in rows if row.override == override]
 
 
 def test_every_override_applies_somewhere_in_the_app(inputs: ParityInputs) -> None:
     declared = UserOverride(kind="env", target="LOG_CHANNEL", value="stack", reason="local files")
     local = dataclasses.replace(inputs.local, environment_overrides=(declared,))
-    rows = compare_with_deployed(dataclasses.replace(inputs, local=local), source_mounts=True)
+    rows = compare_with_deployed(dataclasses.replace(inputs, local=local), hot=True)
     assert {row.override for row in rows} == {override.name for override in NAMED_OVERRIDES}
     assert len({override.name for override in NAMED_OVERRIDES}) == len(NAMED_OVERRIDES)
 
@@ -179,6 +181,43 @@ def test_source_mounts_are_listed_only_for_dev_mode(inputs: ParityInputs) -> Non
     added = [row for row in rows if row.where != "laravel"]
     assert [row.where for row in added] == ["laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS"]
     assert added[0].local.startswith("1 ")
+
+
+def test_the_vite_dev_server_is_listed_only_for_hot_mode_which_implies_source_mounts(
+    inputs: ParityInputs,
+) -> None:
+    assert rows_of(inputs, "Vite dev server") == []
+    assert rows_of(inputs, "Vite dev server", source_mounts=True) == []
+    assert rows_of(inputs, "source mounts", hot=True) == rows_of(
+        inputs, "source mounts", source_mounts=True
+    )
+    rows = rows_of(inputs, "Vite dev server", hot=True)
+    server, *mounts, polling, interval, hot_file = rows
+    assert server.where == "vite"
+    assert "http://127.0.0.1:5173" in server.local
+    assert "the assets stage of Dockerfile-laravel" in server.local
+    assert server.local.endswith("-assets")
+    assert {row.local for row in mounts} == {
+        "resources/laravel/resources/js → /app/resources/js (ro bind mount)",
+        "resources/laravel/resources/css → /app/resources/css (ro bind mount)",
+    }
+    assert (polling.where, polling.local) == ("vite environment.CHOKIDAR_USEPOLLING", "1")
+    assert interval.where == "vite environment.CHOKIDAR_INTERVAL"
+    assert hot_file.where == "laravel /application/public/hot"
+    assert hot_file.local.startswith(".local/hot → /application/public/hot (ro bind mount)")
+    assert all(row.deployed.startswith("none:") for row in rows)
+    hot = inputs.dev.require_hot()
+    other = dataclasses.replace(inputs.dev, hot=dataclasses.replace(hot, port=5200))
+    other_port = rows_of(dataclasses.replace(inputs, dev=other), "Vite dev server", hot=True)
+    assert "http://127.0.0.1:5200" in other_port[0].local
+
+
+def test_hot_mode_without_a_dev_hot_table_is_one_line_saying_so(inputs: ParityInputs) -> None:
+    without = dataclasses.replace(inputs, dev=dataclasses.replace(inputs.dev, hot=None))
+    assert rows_of(without, "source mounts", source_mounts=True)
+    with pytest.raises(ConfigError, match=r"fargate-parity\.toml has no \[dev\.hot\]") as caught:
+        compare_with_deployed(without, hot=True)
+    assert "\n" not in str(caught.value)
 
 
 def test_the_table_shows_every_row_without_reading_markup(inputs: ParityInputs) -> None:

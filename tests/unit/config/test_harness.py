@@ -52,6 +52,9 @@ def test_the_sample_app_is_described_by_its_config() -> None:
     assert local.migration.watched_container_output == "WatchedContainer"
     assert config.environment("prod").migration.run is not None
     assert config.dev.environment == {"PHP_OPCACHE_VALIDATE_TIMESTAMPS": "1"}
+    hot = config.dev.require_hot()
+    assert (hot.stage, hot.workdir, hot.port) == ("assets", "/app", 5173)
+    assert hot.hot_file == "/application/public/hot"
 
 
 def test_stack_patterns_are_globs(tmp_path: Path) -> None:
@@ -82,6 +85,70 @@ reason = "the local MySQL"
         ("env", None, "FLAGS_URL"),
         ("get_att", "Shop-Local-Db", "Cluster.Endpoint.Address"),
     ]
+
+
+HOT = """
+[dev.hot]
+stage = "assets"
+workdir = "/build"
+source_mounts = [{ host = "web/js", container = "/build/js" }]
+port = 5173
+url_variable = "VITE_DEV_SERVER_URL"
+hot_file = "/srv/public/hot"
+"""
+
+
+def test_dev_hot_describes_the_vite_dev_server(tmp_path: Path) -> None:
+    text = HOT + 'environment = { CHOKIDAR_USEPOLLING = "1" }\n' + MINIMAL
+    hot = parse(text, tmp_path).dev.require_hot()  # type: ignore[attr-defined]
+    assert (hot.stage, hot.workdir, hot.port) == ("assets", "/build", 5173)
+    assert [(m.host, m.container) for m in hot.source_mounts] == [("web/js", "/build/js")]
+    assert (hot.url_variable, hot.hot_file) == ("VITE_DEV_SERVER_URL", "/srv/public/hot")
+    assert hot.environment == {"CHOKIDAR_USEPOLLING": "1"}
+    assert parse(HOT + MINIMAL, tmp_path).dev.hot.environment == {}  # type: ignore[attr-defined]
+
+
+def test_without_dev_hot_there_is_no_hot_mode_in_one_line(tmp_path: Path) -> None:
+    dev = parse(MINIMAL, tmp_path).dev  # type: ignore[attr-defined]
+    assert dev.hot is None
+    with pytest.raises(ConfigError, match=r"fargate-parity\.toml has no \[dev\.hot\]") as caught:
+        dev.require_hot()
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HOT.replace('stage = "assets"\n', ""), r"dev\.hot\.stage: is missing"),
+        (HOT.replace("port = 5173\n", ""), r"dev\.hot\.port: is missing"),
+        (HOT.replace("port = 5173", "port = '5173'"), r"dev\.hot\.port: must be a whole number"),
+        (HOT.replace("port = 5173", "port = 70000"), r"dev\.hot\.port: is 70000; give a TCP port"),
+        (HOT.replace('"/build"', '"build"'), r"dev\.hot\.workdir: is 'build'; give an absolute"),
+        (HOT.replace('"/srv/public/hot"', '"hot"'), r"dev\.hot\.hot_file: is 'hot'; give an abs"),
+        (
+            HOT.replace('"VITE_DEV_SERVER_URL"', '"VITE URL"'),
+            r"dev\.hot\.url_variable: is 'VITE URL'; give an env name",
+        ),
+        (
+            HOT.replace('[{ host = "web/js", container = "/build/js" }]', "[]"),
+            r"dev\.hot\.source_mounts: is missing",
+        ),
+        (
+            HOT.replace('container = "/build/js"', 'container = "js"'),
+            r"dev\.hot\.source_mounts\[0\]\.container: is 'js'; give an absolute path",
+        ),
+        (HOT + "command = 'vite'\n", r"dev\.hot\.command: is not a known key"),
+        (HOT + "environment = { POLL = 1 }\n", r"dev\.hot\.environment\.POLL: must be a non-empty"),
+        ("[dev]\nhot = 'vite'\n", r"dev\.hot: must be a table"),
+    ],
+)
+def test_each_dev_hot_mistake_is_one_line_naming_the_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse(text + MINIMAL, tmp_path)
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith("fargate-parity.toml: ")
 
 
 @pytest.mark.parametrize(
@@ -167,6 +234,9 @@ SAMPLE_NAMES = (
     "DB_PASSWORD",
     "PHP_OPCACHE",
     "resources/laravel",
+    "VITE_DEV_SERVER_URL",
+    "CHOKIDAR",
+    "/application",
 )
 # The one place Laravel's DB_* names live: the defaults of [database.env].
 DEFAULTS_MODULE = PROJECT_ROOT / "parity" / "config" / "harness.py"

@@ -10,6 +10,10 @@ use RuntimeException;
  * and emit the tags for an entry point. Vite 5 writes the manifest to
  * public/build/.vite/manifest.json (Vite <= 4: public/build/manifest.json);
  * both are accepted.
+ *
+ * Laravel's hot-file convention: while public/hot exists, it holds the URL of
+ * a running Vite dev server, and the tags load the entries from there (with
+ * Vite's client, which swaps edited modules in place) instead of the manifest.
  */
 class Vite
 {
@@ -21,6 +25,10 @@ class Vite
      */
     public static function tags($entries, string $buildDirectory = 'build'): HtmlString
     {
+        if (is_file(public_path('hot'))) {
+            return self::hotTags((array) $entries);
+        }
+
         $manifest = self::manifest($buildDirectory);
         $base = '/'.trim($buildDirectory, '/').'/';
         $html = [];
@@ -41,7 +49,7 @@ class Vite
                 }
             }
 
-            if (preg_match('/\.css$/', $file)) {
+            if (self::isCss($file)) {
                 if (! isset($seenCss[$file])) {
                     $seenCss[$file] = true;
                     $html[] = '<link rel="stylesheet" href="'.e($base.$file).'">';
@@ -52,6 +60,31 @@ class Vite
         }
 
         return new HtmlString(implode("\n    ", $html));
+    }
+
+    /**
+     * The dev server's client and each entry, from the URL in public/hot.
+     *
+     * @param  array<int, string>  $entries
+     */
+    private static function hotTags(array $entries): HtmlString
+    {
+        $url = rtrim(trim((string) file_get_contents(public_path('hot'))), '/');
+        $html = ['<script type="module" src="'.e($url.'/@vite/client').'"></script>'];
+
+        foreach ($entries as $entry) {
+            $html[] = self::isCss($entry)
+                ? '<link rel="stylesheet" href="'.e($url.'/'.$entry).'">'
+                : '<script type="module" src="'.e($url.'/'.$entry).'"></script>';
+        }
+
+        return new HtmlString(implode("\n    ", $html));
+    }
+
+    /** The style sheet languages Vite compiles, as Laravel's own helper lists them. */
+    private static function isCss(string $path): bool
+    {
+        return preg_match('/\.(css|less|sass|scss|styl|stylus|pcss|postcss)$/', $path) === 1;
     }
 
     /**

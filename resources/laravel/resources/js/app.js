@@ -21,3 +21,9 @@ if (document.readyState === 'loading') {
 } else {
   render();
 }
+
+// Under Vite's dev server (`invoke dev --hot`) an edit to this file re-runs it
+// in place: the page is not reloaded. A build drops this block.
+if (import.meta.hot) {
+  import.meta.hot.accept();
+}
