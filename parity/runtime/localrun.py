@@ -28,7 +28,7 @@ from parity.engine.labels import Scope, run_labels
 from parity.errors import ConfigError, MigrationFailed
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.runtime.overrides import environment_overrides
-from parity.runtime.task import BindMount, LocalTask, Placement, TaskOutcome
+from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
 from parity.services.emulator import Emulator
@@ -195,9 +195,12 @@ def run_migration(
     *,
     task_name: str,
     timeout_s: float,
+    title: str | None = None,
+    log_sink: LogSink | None = None,
 ) -> TaskOutcome:
     """Run the migration task to completion; raise MigrationFailed unless the watched
-    container exited 0. Its logs stream live; the task is removed afterwards."""
+    container exited 0. Its logs stream live (to ``log_sink``, else the terminal); the task
+    is removed afterwards."""
     task = LocalTask(
         context.client,
         tasks.migration,
@@ -205,10 +208,10 @@ def run_migration(
         secrets=secrets.migration,
     )
     watched = tasks.watched_container
-    with step(f"migration task ({watched})"):
+    with step(title or f"migration task ({watched})"):
         try:
             task.start()
-            task.follow_logs(LogPrinter())
+            task.follow_logs(log_sink or LogPrinter())
             outcome = task.wait_until_stopped(timeout_s)
             task.join_logs()
             exit_code = outcome.exit_code(watched)

@@ -24,7 +24,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +34,13 @@ import requests
 
 from parity.assembly.apptasks import AppTasks
 from parity.assembly.cloud import DockerImageAsset
+from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import EmulatorKind, ExtraCertificates, HarnessSettings
 from parity.console import console, note
 from parity.engine.images import ImageBuild, ensure_image, image_exists
 from parity.engine.labels import Scope, remove_labelled
 from parity.errors import ConfigError, HarnessError, NotReady
-from parity.runtime.bringup import bring_up, build_app, published_container_port
+from parity.runtime.bringup import LocalRun, bring_up, build_app, published_container_port
 from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
@@ -112,8 +114,12 @@ def _git(project_root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def default_previous_ref(project_root: Path) -> str:
-    """The last tag reachable from HEAD, else ``HEAD~1``; an error when neither exists."""
-    described = _git(project_root, "describe", "--tags", "--abbrev=0")
+    """The last tag reachable from HEAD, else ``HEAD~1``; an error when neither exists. A
+    tag on HEAD itself names the release being built (a tag push), not the previous one."""
+    own_tags = _git(project_root, "tag", "--points-at", "HEAD").stdout.split()
+    described = _git(
+        project_root, "describe", "--tags", "--abbrev=0", *(f"--exclude={tag}" for tag in own_tags)
+    )
     if described.returncode == 0:
         return described.stdout.strip()
     if _git(project_root, "rev-parse", "--verify", "--quiet", "HEAD~1^{commit}").returncode == 0:
@@ -185,10 +191,9 @@ def previous_image_tag(*, release: Release, asset: DockerImageAsset) -> str:
     return f"{PREVIOUS_IMAGE_REPOSITORY}:{tag[:128]}"
 
 
-def service_image_assets(tasks: AppTasks) -> dict[str, DockerImageAsset]:
-    """The service task's images that CDK builds (current local tag → asset)."""
-    assets = {asset.local_image: asset for asset in tasks.assembly.image_assets.values()}
-    return {c.image: assets[c.image] for c in tasks.service.containers if c.image in assets}
+def release_image_assets(tasks: AppTasks) -> dict[str, DockerImageAsset]:
+    """The images CDK builds for the two tasks (current local tag → asset)."""
+    return {asset.local_image: asset for asset in tasks.image_assets}
 
 
 def build_previous_images(
@@ -199,9 +204,9 @@ def build_previous_images(
     release: Release,
     certificates: ExtraCertificates,
 ) -> PreviousVersion:
-    """Build the service's image assets from ``release``'s ``resources/`` with the current
+    """Build the tasks' image assets from ``release``'s ``resources/`` with the current
     assets' Dockerfile, target and build args; images already built for it are reused."""
-    assets = service_image_assets(tasks)
+    assets = release_image_assets(tasks)
     tags = {image: previous_image_tag(release=release, asset=a) for image, a in assets.items()}
     if all(image_exists(client, tag) for tag in tags.values()):
         note(f"the previous version's images ({release.describe()}) are cached")
@@ -235,12 +240,17 @@ def build_previous_images(
 
 
 def with_previous_images(tasks: AppTasks, images: Mapping[str, str]) -> AppTasks:
-    """The same tasks, with the service's image assets swapped for the previous builds."""
-    containers = tuple(
-        dataclasses.replace(c, image=images.get(c.image, c.image)) for c in tasks.service.containers
-    )
+    """The same tasks running the previous release's builds of their image assets: its
+    migrations (on the migration task) and its service."""
+
+    def swapped(task: TaskDefinition) -> TaskDefinition:
+        containers = tuple(
+            dataclasses.replace(c, image=images.get(c.image, c.image)) for c in task.containers
+        )
+        return dataclasses.replace(task, containers=containers)
+
     return dataclasses.replace(
-        tasks, service=dataclasses.replace(tasks.service, containers=containers)
+        tasks, migration=swapped(tasks.migration), service=swapped(tasks.service)
     )
 
 
@@ -364,8 +374,9 @@ def check_previous_version(
     migration_timeout_s: float = 300.0,
     healthy_timeout_s: float = 120.0,
 ) -> CompatibilityResult:
-    """Migrate the context's fresh schema with the current migration task, then serve it
-    with the previous release's images and run the smoke checks; every task is removed.
+    """Migrate the context's schema (fresh, or at the previous release's) with the current
+    migration task, then serve it with the previous release's images and run the smoke
+    checks; every task is removed.
 
     Raises IncompatibleSchema when a check fails, MigrationFailed when the new migration does.
     """
@@ -422,17 +433,26 @@ def app_logs(service: LocalTask, tasks: AppTasks) -> str:
     return "\n".join(service.logs(name, tail=LOG_TAIL_LINES) for name in names)
 
 
-def run_previous_version_check(
+@dataclass(frozen=True, kw_only=True)
+class ReleaseComparison:
+    """A fresh local run of the current release, and the previous release's images."""
+
+    run: LocalRun
+    previous: PreviousVersion
+
+
+@contextmanager
+def compare_with_previous_release(
     project_root: Path,
     *,
     settings: HarnessSettings,
+    scope: Scope,
     previous_ref: str | None = None,
     emulator: EmulatorKind = EmulatorKind.MOTO,
-    migration_timeout_s: float = 300.0,
-) -> CompatibilityResult:
-    """The whole check for a checkout: synth if stale, build the current and the previous
-    images, then a fresh MySQL, the emulator and ``check_previous_version``. Everything it
-    starts is removed afterwards (and leftovers of an interrupted run before it starts)."""
+) -> Iterator[ReleaseComparison]:
+    """Synth if stale, build the current and the previous images, then a fresh MySQL and the
+    emulator in ``scope``. Everything it starts is removed afterwards (and leftovers of an
+    interrupted run in the same scope before it starts)."""
     release = resolve_release(project_root, previous_ref or default_previous_ref(project_root))
     built = build_app(project_root, settings)
     previous = build_previous_images(
@@ -443,28 +463,48 @@ def run_previous_version_check(
         certificates=built.certificates,
     )
     run_id = run_id_for(project_root)
-    # What an interrupted check of this checkout left (this run's names would collide). A new
-    # DB container each run: the new migrations start from an empty schema.
-    remove_labelled(built.client, scope=Scope.COMPAT, run_id=run_id)
+    # What an interrupted run of this checkout left (this run's names would collide). A new
+    # DB container each run: the migrations start from an empty schema.
+    remove_labelled(built.client, scope=scope, run_id=run_id)
     try:
         run = bring_up(
             built,
             project_root=project_root,
             settings=settings,
-            scope=Scope.COMPAT,
+            scope=scope,
             emulator=emulator,
             emulator_port=None,
         )
         try:
-            return check_previous_version(
-                run.context,
-                run.tasks,
-                run.secrets,
-                previous=previous,
-                task_prefix=run.context.network,
-                migration_timeout_s=migration_timeout_s,
-            )
+            yield ReleaseComparison(run=run, previous=previous)
         finally:
             run.emulator.stop()
     finally:
-        remove_labelled(built.client, scope=Scope.COMPAT, run_id=run_id)
+        remove_labelled(built.client, scope=scope, run_id=run_id)
+
+
+def run_previous_version_check(
+    project_root: Path,
+    *,
+    settings: HarnessSettings,
+    previous_ref: str | None = None,
+    emulator: EmulatorKind = EmulatorKind.MOTO,
+    migration_timeout_s: float = 300.0,
+) -> CompatibilityResult:
+    """The whole check for a checkout: ``check_previous_version`` on a fresh run."""
+    with compare_with_previous_release(
+        project_root,
+        settings=settings,
+        scope=Scope.COMPAT,
+        previous_ref=previous_ref,
+        emulator=emulator,
+    ) as compared:
+        run = compared.run
+        return check_previous_version(
+            run.context,
+            run.tasks,
+            run.secrets,
+            previous=compared.previous,
+            task_prefix=run.context.network,
+            migration_timeout_s=migration_timeout_s,
+        )

@@ -168,11 +168,14 @@ def test_the_tag_tells_recipes_of_one_commit_apart() -> None:
     )
 
 
-def test_only_the_service_images_are_swapped() -> None:
+def test_both_tasks_run_the_previous_builds_of_their_assets() -> None:
     tasks = app_tasks()
     laravel_image = tasks.migration.container("migrate").image
     swapped = with_previous_images(tasks, {laravel_image: "fargate-parity/previous:x"})
     assert swapped.service.container("laravel").image == "fargate-parity/previous:x"
+    assert swapped.migration.container("migrate").image == "fargate-parity/previous:x"
     assert swapped.service.container("nginx").image == tasks.service.container("nginx").image
     assert swapped.service.container("sidecar").image == SIDECAR_IMAGE
-    assert swapped.migration == tasks.migration
+    assert swapped.migration.container("migrate").command == tasks.migration.container(
+        "migrate"
+    ).command

@@ -29,6 +29,27 @@ def test_the_last_tag_reachable_from_head_is_the_previous_release(
     assert default_previous_ref(repo.root) == "v1.1.0"
 
 
+def test_a_tag_on_head_is_the_release_being_built_not_the_previous_one(
+    make_repository: Callable[[str], Repository],
+) -> None:
+    repo = make_repository("repo")
+    repo.commit({"a.txt": "1"})
+    repo.tag("v1.0.0")
+    repo.commit({"a.txt": "2"})
+    repo.tag("v1.1.0")
+    assert default_previous_ref(repo.root) == "v1.0.0"
+
+
+def test_a_tagged_first_release_falls_back_to_nothing_but_its_parent(
+    make_repository: Callable[[str], Repository],
+) -> None:
+    repo = make_repository("repo")
+    repo.commit({"a.txt": "1"})
+    repo.commit({"a.txt": "2"})
+    repo.tag("v1.0.0")
+    assert default_previous_ref(repo.root) == "HEAD~1"
+
+
 def test_a_tag_on_another_branch_is_not_reachable(
     make_repository: Callable[[str], Repository],
 ) -> None:
