@@ -28,6 +28,9 @@ from parity.deploy.flow import (
 from parity.deploy.flow import deploy as run_deploy
 from parity.deploy.flow import migrate as run_migrate
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
+from parity.verify.migrations.check import run_migrations_check
+from parity.verify.migrations.policy import enforce
+from parity.verify.migrations.report import AllowedBreaking
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +43,10 @@ class DeployRequest:
     deploy_id: str = ""
     local_port: int = DEFAULT_HTTP_PORT
     emulator: str = ""
+    # The running release's git ref for the release checks (default: the last tag, else HEAD~1).
+    previous_ref: str = ""
+    # Go ahead although pending migrations break the running release; logged with the deploy id.
+    allow_breaking: str = ""
 
     def options(self) -> DeployOptions:
         return DeployOptions(
@@ -51,17 +58,39 @@ class DeployRequest:
 
 
 def deploy(project_root: Path, request: DeployRequest) -> DeployReport:
-    """Synth, cfn-lint and cdk-nag, diff, migration stack, migration gate, service stack."""
+    """Synth, cfn-lint and cdk-nag, release checks, diff, migration stack, migration gate,
+    service stack."""
     env = request.environment
+    options = request.options()
     steps = PreDeploySteps(
         synth=lambda: cdk.synth(project_root=project_root, env=env),
         check=lambda: check_environment_templates(cdk.assembly_dir(project_root), env),
+        release_checks=lambda: release_checks(project_root, request, deploy_id=options.deploy_id),
         diff=lambda: diff_for(env, project_root=project_root),
     )
     with open_backend_for(project_root, request) as backend:
-        return run_deploy(
-            request.options(), backend=backend, project_root=project_root, pre_deploy=steps
-        )
+        return run_deploy(options, backend=backend, project_root=project_root, pre_deploy=steps)
+
+
+def release_checks(project_root: Path, request: DeployRequest, *, deploy_id: str) -> None:
+    """The migrations check and the previous-release run, in one local bring-up of their own
+    (never the target's database); the policy then refuses, warns, or logs the go-ahead."""
+    settings = HarnessSettings.for_project(project_root)
+    allowed = (
+        AllowedBreaking(deploy_id=deploy_id, reason=request.allow_breaking)
+        if request.allow_breaking
+        else None
+    )
+    checks = run_migrations_check(
+        project_root,
+        settings=settings,
+        environment=request.environment,
+        previous_ref=request.previous_ref or None,
+        emulator=settings.emulator_for(request.emulator),
+        with_previous_release_run=True,
+        allowed_breaking=allowed,
+    )
+    enforce(checks)
 
 
 def migrate(project_root: Path, request: DeployRequest) -> GateResult:

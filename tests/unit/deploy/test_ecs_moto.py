@@ -263,7 +263,12 @@ def test_a_failed_gate_never_deploys_the_service_stack(
 ) -> None:
     runner = RecordingRunner()
     backend = moto_backend(world, project_root, FakeClock(), runner)
-    steps = PreDeploySteps(synth=lambda: None, check=lambda: None, diff=lambda: "no differences")
+    steps = PreDeploySteps(
+        synth=lambda: None,
+        check=lambda: None,
+        release_checks=lambda: None,
+        diff=lambda: "no differences",
+    )
     options = DeployOptions(environment="qa", deploy_id="gh-8-1")
 
     with pytest.raises(MigrationFailed, match="migrate never exited with a code"):

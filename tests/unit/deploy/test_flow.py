@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from parity.deploy.flow import (
 )
 from parity.deploy.lock import deploy_lock
 from parity.errors import ConfigError, DeployLocked, HarnessError, MigrationFailed
+from parity.verify.migrations.policy import UnsafeMigrations
 
 from .fakes import TASK_DEFINITION_ARN, RecordingBackend, outcome
 
@@ -24,7 +26,9 @@ DEPLOY_ID = "gh-4242-1"
 PASSED = outcome(migrate=0)
 
 
-def pre_deploy(calls: list[tuple[str, ...]]) -> PreDeploySteps:
+def pre_deploy(
+    calls: list[tuple[str, ...]], *, release_checks: Callable[[], object] | None = None
+) -> PreDeploySteps:
     def diff() -> str:
         calls.append(("diff",))
         return "Stack Laravel-Qa-Service\n[~] AWS::ECS::TaskDefinition WebTask"
@@ -32,6 +36,7 @@ def pre_deploy(calls: list[tuple[str, ...]]) -> PreDeploySteps:
     return PreDeploySteps(
         synth=lambda: calls.append(("synth",)),
         check=lambda: calls.append(("check",)),
+        release_checks=release_checks or (lambda: calls.append(("release_checks",))),
         diff=diff,
     )
 
@@ -65,6 +70,7 @@ def test_success_runs_every_step_in_order(project_root: Path) -> None:
         ("ensure_idle",),
         ("synth",),
         ("check",),
+        ("release_checks",),
         ("diff",),
         ("deploy_stack", "Laravel-Qa-Migration"),
         ("migration_task",),
@@ -158,8 +164,32 @@ def test_prod_without_confirm_shows_the_diff_and_changes_nothing(
     with pytest.raises(ConfigError, match="deploying on prod needs an explicit --confirm"):
         run_deploy(backend, project_root, environment="prod")
 
-    assert backend.calls == [("ensure_idle",), ("synth",), ("check",), ("diff",)]
+    assert backend.calls == [
+        ("ensure_idle",),
+        ("synth",),
+        ("check",),
+        ("release_checks",),
+        ("diff",),
+    ]
     assert "[~] AWS::ECS::TaskDefinition WebTask" in capsys.readouterr().err
+
+
+def test_unsafe_migrations_stop_the_deploy_before_any_stack(project_root: Path) -> None:
+    backend = RecordingBackend(outcome=PASSED)
+
+    def refuse() -> None:
+        raise UnsafeMigrations("the pending migrations break the running release: …")
+
+    with pytest.raises(UnsafeMigrations):
+        deploy(
+            DeployOptions(environment="qa", deploy_id=DEPLOY_ID),
+            backend=backend,
+            pre_deploy=pre_deploy(backend.calls, release_checks=refuse),
+            project_root=project_root,
+        )
+
+    assert [call for call in backend.calls if call[0] == "deploy_stack"] == []
+    assert ("diff",) not in backend.calls
 
 
 def test_prod_with_confirm_deploys(project_root: Path) -> None:

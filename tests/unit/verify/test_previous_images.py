@@ -176,6 +176,7 @@ def test_both_tasks_run_the_previous_builds_of_their_assets() -> None:
     assert swapped.migration.container("migrate").image == "fargate-parity/previous:x"
     assert swapped.service.container("nginx").image == tasks.service.container("nginx").image
     assert swapped.service.container("sidecar").image == SIDECAR_IMAGE
-    assert swapped.migration.container("migrate").command == tasks.migration.container(
-        "migrate"
-    ).command
+    assert (
+        swapped.migration.container("migrate").command
+        == tasks.migration.container("migrate").command
+    )
