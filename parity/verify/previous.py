@@ -440,6 +440,17 @@ class ReleaseComparison:
     run: LocalRun
     previous: PreviousVersion
 
+    def check_previous_release(self, *, migration_timeout_s: float = 300.0) -> CompatibilityResult:
+        """``check_previous_version`` on this run's database."""
+        return check_previous_version(
+            self.run.context,
+            self.run.tasks,
+            self.run.secrets,
+            previous=self.previous,
+            task_prefix=self.run.context.network,
+            migration_timeout_s=migration_timeout_s,
+        )
+
 
 @contextmanager
 def compare_with_previous_release(
@@ -499,12 +510,4 @@ def run_previous_version_check(
         previous_ref=previous_ref,
         emulator=emulator,
     ) as compared:
-        run = compared.run
-        return check_previous_version(
-            run.context,
-            run.tasks,
-            run.secrets,
-            previous=compared.previous,
-            task_prefix=run.context.network,
-            migration_timeout_s=migration_timeout_s,
-        )
+        return compared.check_previous_release(migration_timeout_s=migration_timeout_s)

@@ -14,13 +14,9 @@ has to keep serving on what they left (``parity.verify.previous``).
 from __future__ import annotations
 
 import dataclasses
-import secrets as random_tokens
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pymysql
 
 from parity.config.settings import (
     LOCAL_ENVIRONMENT,
@@ -29,19 +25,10 @@ from parity.config.settings import (
     MigrationPolicy,
 )
 from parity.console import note, step
-from parity.engine.images import image_working_directory, read_image_directory
 from parity.engine.labels import Scope
 from parity.runtime.bringup import LocalRun
-from parity.runtime.localrun import database_settings, run_migration
-from parity.services.database import connect
 from parity.verify.migrations.classify import classify_all, schema_from_ddl
-from parity.verify.migrations.pretend import (
-    PendingStatement,
-    migration_files,
-    migrations_directory,
-    pending_statements,
-    pretend_tasks,
-)
+from parity.verify.migrations.pretend import pending_sql
 from parity.verify.migrations.report import (
     AllowedBreaking,
     MigrationsReport,
@@ -51,19 +38,15 @@ from parity.verify.migrations.report import (
     write_junit,
     write_step_summary,
 )
-from parity.verify.migrations.server import ServerSession, confirm_with_server
+from parity.verify.migrations.server import confirm_with_server, root_session
 from parity.verify.previous import (
     CompatibilityResult,
     IncompatibleSchema,
     PreviousVersion,
-    check_previous_version,
     compare_with_previous_release,
-    with_previous_images,
 )
 
 REPORTS_DIR = Path("reports")
-# Laravel's migration repository table (config database.migrations).
-MIGRATIONS_TABLE = "migrations"
 MIGRATION_TIMEOUT_S = 300.0
 
 
@@ -105,15 +88,8 @@ def run_migrations_check(
         publish(report, project_root=project_root)
         if not with_previous_release_run:
             return ReleaseChecks(migrations=report)
-        run = compared.run
         try:
-            compatibility = check_previous_version(
-                run.context,
-                run.tasks,
-                run.secrets,
-                previous=compared.previous,
-                task_prefix=run.context.network,
-            )
+            compatibility = compared.check_previous_release()
         except IncompatibleSchema as incompatible:
             compatibility = incompatible.result
         return ReleaseChecks(migrations=report, previous_release=compatibility)
@@ -125,60 +101,20 @@ def check_pending_migrations(
     """Bring the run's fresh MySQL to the previous release's schema, then judge the SQL the
     new release's pending migrations would run on it."""
     started = time.monotonic()
-    context, tasks = run.context, run.tasks
-    release = previous.release.describe()
-    run_migration(
-        context,
-        with_previous_images(tasks, previous.images),
-        run.secrets,
-        task_name=run.task_name("previous-migration", random_tokens.token_hex(2)),
-        timeout_s=MIGRATION_TIMEOUT_S,
-        title=f"the previous release's migrations ({release})",
-    )
-    output: list[str] = []
-    run_migration(
-        context,
-        pretend_tasks(tasks),
-        run.secrets,
-        task_name=run.task_name("pretend", random_tokens.token_hex(2)),
-        timeout_s=MIGRATION_TIMEOUT_S,
-        title="the new release's migrations, --pretend",
-        log_sink=lambda container, line: (
-            output.append(line) if container == tasks.watched_container else None
-        ),
-    )
-    spec = tasks.migration.container(tasks.watched_container)
-    working_directory = spec.working_directory or image_working_directory(
-        context.client, spec.image
-    )
-    files = migration_files(
-        read_image_directory(
-            context.client,
-            spec.image,
-            migrations_directory(working_directory),
-            labels=context.labels,
+    sql = pending_sql(run, previous=previous, timeout_s=MIGRATION_TIMEOUT_S)
+    statements = sql.statements
+    with (
+        root_session(run) as (session, database),
+        step(f"asking the server about {len(statements)} statements"),
+    ):
+        schema = database.database
+        classified = classify_all(
+            [s.sql for s in statements], schema_from_ddl(session.create_statements(schema))
         )
-    )
-    statements = pending_statements(output, files)
-    database = context.client.containers.get(context.db_host)
-    db_image = str(database.attrs["Config"]["Image"])
-    db_settings = database_settings(
-        tasks.migration, tasks.watched_container, run.secrets.migration, image=db_image
-    )
-    session = ServerSession(connection=connect(database, db_settings, as_root=True))
-    try:
-        with step(f"asking the server about {len(statements)} statements"):
-            schema_name = db_settings.database
-            classified = classify_all(
-                [s.sql for s in statements],
-                schema_from_ddl(session.create_statements(schema_name)),
-            )
-            answers = confirm_with_server(session, classified, source=schema_name)
-            rows = {**session.row_counts(schema_name), **policy.table_rows}
-            ran = migrations_ran(session)
-            server = session.server_info(image=db_image)
-    finally:
-        session.connection.close()
+        answers = confirm_with_server(session, classified, source=schema)
+        rows = {**session.row_counts(schema), **policy.table_rows}
+        ran = session.migrations_ran()
+        server = session.server_info(image=database.image)
     verdicts = tuple(
         StatementVerdict(
             migration=pending.migration,
@@ -192,34 +128,17 @@ def check_pending_migrations(
         )
         for pending, classification, answer in zip(statements, classified, answers, strict=True)
     )
+    pending = {f.file_name for f in sql.files if Path(f.file_name).stem not in ran}
     return MigrationsReport(
         environment=environment,
-        previous_release=release,
+        previous_release=previous.release.describe(),
         server=server,
-        pending=pending_migrations(
-            files=[f.file_name for f in files], ran=ran, statements=statements
-        ),
+        # Laravel runs them in name order; a pending one may run no SQL.
+        pending=tuple(sorted(pending | {s.migration for s in statements})),
         statements=verdicts,
         policy=policy,
         duration_s=time.monotonic() - started,
     )
-
-
-def migrations_ran(session: ServerSession) -> set[str]:
-    """The migrations the previous release ran (Laravel's repository holds file stems)."""
-    try:
-        return {str(row[0]) for row in session.rows(f"SELECT migration FROM {MIGRATIONS_TABLE}")}  # noqa: S608
-    except pymysql.MySQLError:  # no repository yet: the previous release ran none
-        return set()
-
-
-def pending_migrations(
-    *, files: Sequence[str], ran: set[str], statements: Sequence[PendingStatement]
-) -> tuple[str, ...]:
-    """The migration files the new release would run, in Laravel's order (by name)."""
-    pending = {name for name in files if Path(name).stem not in ran}
-    pending |= {statement.migration for statement in statements}
-    return tuple(sorted(pending))
 
 
 def publish(report: MigrationsReport, *, project_root: Path) -> None:

@@ -191,7 +191,7 @@ class Classifier:
         columns = self.tables.setdefault(table, {})
         breakages: list[Breakage] = []
         for action in alter.args.get("actions") or []:
-            found = self._alter_action(table, columns, action, alter)
+            found = self._alter_action(table, columns, action)
             if existed:
                 breakages += found
         return Classification(
@@ -203,7 +203,7 @@ class Classifier:
         )
 
     def _alter_action(
-        self, table: str, columns: dict[str, Column], action: exp.Expression, alter: exp.Alter
+        self, table: str, columns: dict[str, Column], action: exp.Expression
     ) -> list[Breakage]:
         """Apply one ALTER action to the working schema; return how it breaks old code."""
         if isinstance(action, exp.ColumnDef):

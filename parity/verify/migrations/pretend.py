@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import secrets as random_tokens
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -22,8 +23,12 @@ import sqlglot
 from sqlglot import TokenType
 
 from parity.assembly.apptasks import AppTasks
+from parity.engine.images import image_working_directory, read_image_directory
 from parity.errors import ConfigError
-from parity.verify.migrations.classify import DIALECT
+from parity.runtime.bringup import LocalRun
+from parity.runtime.localrun import run_migration
+from parity.verify.migrations.classify import DIALECT, split_statements
+from parity.verify.previous import PreviousVersion, with_previous_images
 
 PRETEND_FLAG = "--pretend"
 # Laravel's default migration path, relative to the app's directory (artisan's working dir).
@@ -58,6 +63,59 @@ class MigrationFile:
         return frozenset({stem, named["name"]} if named else {stem})
 
 
+@dataclass(frozen=True, kw_only=True)
+class PendingSql:
+    statements: tuple[PendingStatement, ...]
+    # Every migration file of the new release, pending or not.
+    files: tuple[MigrationFile, ...]
+
+
+def pending_sql(run: LocalRun, *, previous: PreviousVersion, timeout_s: float) -> PendingSql:
+    """Bring the run's fresh MySQL to the previous release's schema with its own migration
+    task, then run the new release's with ``--pretend`` and read what it prints."""
+    context, tasks = run.context, run.tasks
+    run_migration(
+        context,
+        with_previous_images(tasks, previous.images),
+        run.secrets,
+        task_name=run.task_name("previous-migration", random_tokens.token_hex(2)),
+        timeout_s=timeout_s,
+        title=f"the previous release's migrations ({previous.release.describe()})",
+    )
+    output: list[str] = []
+
+    def collect(container: str, line: str) -> None:
+        if container == tasks.watched_container:
+            output.append(line)
+
+    run_migration(
+        context,
+        pretend_tasks(tasks),
+        run.secrets,
+        task_name=run.task_name("pretend", random_tokens.token_hex(2)),
+        timeout_s=timeout_s,
+        title="the new release's migrations, --pretend",
+        log_sink=collect,
+    )
+    files = tuple(read_migration_files(run))
+    return PendingSql(statements=tuple(pending_statements(output, files)), files=files)
+
+
+def read_migration_files(run: LocalRun) -> list[MigrationFile]:
+    """The migration files in the new release's migration image, by file name."""
+    client = run.context.client
+    spec = run.tasks.migration.container(run.tasks.watched_container)
+    working_directory = spec.working_directory or image_working_directory(client, spec.image)
+    sources = read_image_directory(
+        client, spec.image, migrations_directory(working_directory), labels=run.context.labels
+    )
+    return [
+        MigrationFile(file_name=name, source=text)
+        for name, text in sorted(sources.items())
+        if name.endswith(".php")
+    ]
+
+
 def pretend_tasks(tasks: AppTasks) -> AppTasks:
     """The app's tasks with ``--pretend`` added to the migration container's command."""
     spec = tasks.migration.container(tasks.watched_container)
@@ -87,7 +145,12 @@ def pending_statements(
     statements: list[PendingStatement] = []
     for name in dict.fromkeys(name for name, _ in entries):
         file = by_name[name]
-        sqls = [sql for entry_name, sql in entries if entry_name == name]
+        sqls = [
+            statement
+            for entry_name, sql in entries
+            if entry_name == name
+            for statement in split_statements(sql)
+        ]
         lines = statement_lines(sqls, file.source)
         statements += [
             PendingStatement(migration=file.file_name, line=line, sql=sql)
@@ -188,11 +251,3 @@ def searched_names(sql: str) -> list[str]:
 
 def normalized(text: str) -> str:
     return WHITESPACE.sub(" ", text).strip().lower()
-
-
-def migration_files(sources: Mapping[str, str]) -> list[MigrationFile]:
-    return [
-        MigrationFile(file_name=name, source=text)
-        for name, text in sorted(sources.items())
-        if name.endswith(".php")
-    ]

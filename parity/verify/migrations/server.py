@@ -19,9 +19,14 @@ from enum import StrEnum
 
 import pymysql
 
+from parity.runtime.bringup import LocalRun
+from parity.runtime.localrun import database_settings
+from parity.services.database import DatabaseSettings, connect
 from parity.verify.migrations.classify import Classification, StatementKind
 
 SCRATCH_SCHEMA = "parity_scratch"
+# Laravel's migration repository table (config database.migrations).
+MIGRATIONS_TABLE = "migrations"
 VERSION_NUMBER = re.compile(r"^\d+(?:\.\d+)*")
 # What MySQL 8.0 and Aurora MySQL 3 do differently from the MariaDB stand-in, from the two
 # servers' online DDL manuals (mysql:8.0 cannot be pulled here, so it was not tried).
@@ -104,6 +109,13 @@ class ServerSession:
             for table in self.tables(schema)
         ]
 
+    def migrations_ran(self, *, table: str = MIGRATIONS_TABLE) -> set[str]:
+        """What Laravel's migration repository holds (file names without ``.php``)."""
+        try:
+            return {str(row[0]) for row in self.rows(f"SELECT migration FROM {quoted(table)}")}  # noqa: S608
+        except pymysql.MySQLError:  # no repository yet: no migration ran
+            return set()
+
     def row_counts(self, schema: str) -> dict[str, int]:
         counts = {}
         for table in self.tables(schema):
@@ -111,6 +123,23 @@ class ServerSession:
             count = self.rows(f"SELECT COUNT(*) FROM {quoted(schema)}.{quoted(table)}")  # noqa: S608
             counts[table] = int(str(count[0][0]))
         return counts
+
+
+@contextmanager
+def root_session(run: LocalRun) -> Iterator[tuple[ServerSession, DatabaseSettings]]:
+    """A root session on the run's MySQL, and the app database's settings (its name)."""
+    database = run.context.client.containers.get(run.context.db_host)
+    settings = database_settings(
+        run.tasks.migration,
+        run.tasks.watched_container,
+        run.secrets.migration,
+        image=str(database.attrs["Config"]["Image"]),
+    )
+    connection = connect(database, settings, as_root=True)
+    try:
+        yield ServerSession(connection=connection), settings
+    finally:
+        connection.close()
 
 
 def quoted(identifier: str) -> str:
