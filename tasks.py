@@ -72,6 +72,29 @@ def test_integration(c: Context, emulator: str = "", previous: str = "") -> None
         run_integration(HARNESS_CHECKOUT, emulator=emulator or None, previous_ref=previous or None)
 
 
+@task(
+    name="migrations-check",
+    help={
+        "env": "the environment the migrations go to, named in the report (default local)",
+        "previous": "git ref of the running release (default: the last tag, else HEAD~1)",
+        "emulator": EMULATOR_HELP,
+    },
+)
+def migrations_check(
+    c: Context, env: str = "local", previous: str = "", emulator: str = ""
+) -> None:
+    """Judge each pending migration's SQL: does it break the running release, and does the
+    server lock the table for it? Writes reports/migrations-ENV.json and a JUnit file. Needs
+    the environment's migrations_check in fargate-parity.toml."""
+    from parity.commands.migrations import migrations_check as check
+
+    with harness_errors():
+        report = check(
+            project(), environment=env, previous_ref=previous or None, emulator=emulator or None
+        )
+        console.print(report.headline(), markup=False, highlight=False)
+
+
 @task
 def engine(c: Context) -> None:
     """Make sure a Docker engine answers (installs and starts one on a bare Debian host)."""
@@ -168,9 +191,15 @@ DEPLOY_HELP = {
     "port": "--env local only: loopback port of the local load balancer",
     "emulator": f"--env local only: {EMULATOR_HELP}",
 }
+RELEASE_CHECK_HELP = {
+    "previous": "git ref of the running release for the release checks "
+    "(default: the last tag, else HEAD~1)",
+    "allow-breaking": "deploy although pending migrations break the running release; "
+    "the reason is logged with the deploy id",
+}
 
 
-@task(help=DEPLOY_HELP)
+@task(help={**DEPLOY_HELP, **RELEASE_CHECK_HELP})
 def deploy(
     c: Context,
     env: str,
@@ -179,8 +208,11 @@ def deploy(
     deploy_id: str = "",
     port: int = DEFAULT_HTTP_PORT,
     emulator: str = "",
+    previous: str = "",
+    allow_breaking: str = "",
 ) -> None:
-    """Synth and check, deploy the migration stack, gate on the migration, deploy the service."""
+    """Synth and check, the release checks (migrations and the previous release), deploy the
+    migration stack, gate on the migration, deploy every service stack."""
     from parity.deploy.backends import DeployRequest
     from parity.deploy.backends import deploy as run_deploy
 
@@ -194,6 +226,8 @@ def deploy(
                 deploy_id=deploy_id,
                 local_port=port,
                 emulator=emulator,
+                previous_ref=previous,
+                allow_breaking=allow_breaking,
             ),
         )
         console.print(f"deployed {env} in {report.duration_s:.1f}s (deploy id {report.deploy_id})")
@@ -332,6 +366,7 @@ def bench(
 namespace = Collection(
     test,
     test_integration,
+    migrations_check,
     engine,
     synth,
     diff,

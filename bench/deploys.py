@@ -200,6 +200,9 @@ def deploy_local(project_root: Path, *, port: int) -> GateClock:
             project_root, LOCAL_ENVIRONMENT, cdk.assembly_dir(project_root)
         ),
         check=lambda: check_environment_templates(project_root, LOCAL_ENVIRONMENT),
+        # Not timed here: the copy has no previous release in git. The release checks'
+        # own time is in the deploy's output (their steps) and in reports/migrations-*.json.
+        release_checks=lambda: None,
         diff=lambda: diff_for(LOCAL_ENVIRONMENT, project_root=project_root),
     )
     with open_backend(

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from parity.commands.migrations import migrations_check
 from parity.config.settings import EmulatorKind, HarnessSettings
 from parity.console import console
 from parity.engine.daemon import ensure_engine
@@ -93,7 +94,9 @@ def run_suite(project_root: Path, *, unit_only: bool = False) -> None:
 
 
 def run_integration(project_root: Path, *, emulator: str | None, previous_ref: str | None) -> None:
-    """``invoke test-integration``: the integration tests, a report and their JUnit XML."""
+    """``invoke test-integration``: the integration tests, a report and their JUnit XML, then
+    the migrations check of this checkout against its previous release (its own report and
+    JUnit file). Both run; the first failure is raised."""
     kind = HarnessSettings.for_project(project_root).emulator_for(emulator)
     run = SuiteRun(
         marker="integration",
@@ -102,7 +105,17 @@ def run_integration(project_root: Path, *, emulator: str | None, previous_ref: s
         previous_ref=previous_ref,
         title=f"integration on {kind.value}",
     )
-    run_pytest(run, project_root=project_root)
+    failures: list[HarnessError] = []
+    for check in (
+        lambda: run_pytest(run, project_root=project_root),
+        lambda: migrations_check(project_root, previous_ref=previous_ref, emulator=kind.value),
+    ):
+        try:
+            check()
+        except HarnessError as error:
+            failures.append(error)
+    if failures:
+        raise failures[0]
 
 
 def read_junit(path: Path) -> list[CheckResult]:

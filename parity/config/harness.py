@@ -26,6 +26,13 @@ image = "mysql:8.0"
 [environments.local.services]
 max_tasks = 3                          # cap on desiredCount locally
 
+[environments.local.migrations_check]  # invoke migrations-check; none: the check is not run
+pretend_arguments = ["--dry-run"]      # added to the migration container's command: print
+                                       #   each pending migration's SQL, run nothing
+migrations_dir = "migrations"          # in the app image; relative: to the working directory
+files = "*.php"                        # the migration files in it (default: every file)
+repository_table = "schema_history"    # the table that records which migrations ran
+
 [dev]                                  # invoke dev --source-mounts
 source_mounts = [{ host = "src", container = "/app/src" }]
 environment = { RELOAD = "1" }
@@ -80,6 +87,7 @@ _ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MIGRATION_SELECTORS = ("output", "logical_id", "family")
 _OVERRIDE_KINDS = ("env", "ref", "get_att", "import_value")
+MIGRATIONS_CHECK_KEY = "migrations_check"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +126,22 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MigrationsCheckConfig:
+    """How the migrations check gets the pending migrations' SQL from the app's own migration
+    container, and where it finds the migration files to name the line each statement comes
+    from. The output it reads is Laravel's ``migrate --pretend``."""
+
+    # Added to the migration container's command: print each pending migration's SQL, run none.
+    pretend_arguments: tuple[str, ...]
+    # Where the migration files are in the app image; relative: to the container's working dir.
+    migrations_dir: str
+    # Which files of migrations_dir are migrations (a glob on the file name).
+    files: str = "*"
+    # The table that records the migrations that ran, by file name without its suffix.
+    repository_table: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserOverride:
     """A local value the user declares for a Ref, GetAtt, ImportValue or env var."""
 
@@ -138,6 +162,8 @@ class EnvironmentConfig:
     database: DatabaseConfig
     max_tasks: int
     overrides: tuple[UserOverride, ...]
+    # None: the migrations check is not available in this environment.
+    migrations_check: MigrationsCheckConfig | None = None
 
     def selects(self, stack_name: str) -> bool:
         """Whether the stack belongs to this environment (no patterns: every stack does)."""
@@ -209,6 +235,17 @@ class HarnessConfig:
             raise ConfigError(
                 f"unknown environment {name!r}; {self.source.name} defines: {valid}"
             ) from None
+
+    def migrations_check(self, name: str) -> MigrationsCheckConfig:
+        """The environment's migrations check, or an error naming the table it needs."""
+        check = self.environment(name).migrations_check
+        if check is None:
+            raise ConfigError(
+                f"{self.source.name}: environments.{name}.{MIGRATIONS_CHECK_KEY} is missing; the"
+                " migrations check runs only where it says how to print the pending migrations'"
+                " SQL (see README: the harness config)"
+            )
+        return check
 
 
 def load_config(project_root: Path) -> HarnessConfig:
@@ -295,7 +332,9 @@ def _source_mounts(table: _Table) -> tuple[SourceMount, ...]:
 def _environment(name: str, table: _Table) -> EnvironmentConfig:
     if not _ENVIRONMENT_NAME.match(name):
         raise table.error("", "names an environment; use lower-case letters and digits only")
-    table.only("context", "stacks", "migration", "database", "services", "overrides")
+    table.only(
+        "context", "stacks", "migration", "database", "services", "overrides", MIGRATIONS_CHECK_KEY
+    )
     services = table.table("services")
     services.only("max_tasks")
     max_tasks = services.integer("max_tasks", default=DEFAULT_MAX_TASKS)
@@ -309,6 +348,11 @@ def _environment(name: str, table: _Table) -> EnvironmentConfig:
         database=_database(table.table("database")),
         max_tasks=max_tasks,
         overrides=tuple(_override(item) for item in table.tables("overrides")),
+        migrations_check=(
+            _migrations_check(table.table(MIGRATIONS_CHECK_KEY))
+            if MIGRATIONS_CHECK_KEY in table.values
+            else None
+        ),
     )
 
 
@@ -355,6 +399,19 @@ def _database(table: _Table) -> DatabaseConfig:
             setting: env.text(setting, default=default)
             for setting, default in LARAVEL_DB_ENV.items()
         },
+    )
+
+
+def _migrations_check(table: _Table) -> MigrationsCheckConfig:
+    table.only("pretend_arguments", "migrations_dir", "files", "repository_table")
+    arguments = table.texts("pretend_arguments")
+    if not arguments:
+        raise table.error("pretend_arguments", "is missing; give the arguments that print the SQL")
+    return MigrationsCheckConfig(
+        pretend_arguments=arguments,
+        migrations_dir=table.text("migrations_dir"),
+        files=table.text("files", default="*"),
+        repository_table=table.text("repository_table"),
     )
 
 

@@ -6,10 +6,14 @@
 | ``PARITY_HOST_CA`` | add the host's CA bundle to image builds (``0`` to stop) | ``1`` |
 | ``PARITY_EXTRA_CA`` | more PEM files for builds, separated by ``:`` | none |
 | ``PARITY_EMULATOR`` | AWS emulator: ``moto``, ``localstack`` or ``external`` | ``moto`` |
+| ``PARITY_LOCK_ROWS`` | a locking migration on a bigger table warns or refuses | ``100000`` |
+| ``PARITY_ON_LOCKING`` | what it does then: ``warn`` or ``refuse`` | ``warn`` |
+| ``PARITY_TABLE_ROWS`` | JSON file of the target's row counts, ``{"table": rows}`` | local |
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +35,7 @@ HOST_CA_BUNDLES = (
     Path("/etc/ssl/cert.pem"),
 )
 HOST_BUNDLE_NAME = "host-ca-bundle.crt"
+DEFAULT_LOCK_ROW_LIMIT = 100_000
 # CA files dropped here reach image builds; the CDK asset excludes the folder (gitignored).
 CERTS_DROP_IN_DIR = Path("resources") / "certs"
 
@@ -47,6 +52,29 @@ class EmulatorKind(Enum):
         except ValueError:
             valid = ", ".join(kind.value for kind in cls)
             raise ConfigError(f"unknown emulator {value!r}; choose one of: {valid}") from None
+
+
+class LockingAction(Enum):
+    WARN = "warn"
+    REFUSE = "refuse"
+
+    @classmethod
+    def parse(cls, value: str) -> LockingAction:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ConfigError(f"PARITY_ON_LOCKING is {value!r}; set it to warn or refuse") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MigrationPolicy:
+    """What a deploy does about pending migrations that lock a table: above
+    ``lock_row_limit`` rows, ``on_locking`` (breaking ones are always refused unless allowed)."""
+
+    lock_row_limit: int = DEFAULT_LOCK_ROW_LIMIT
+    on_locking: LockingAction = LockingAction.WARN
+    # The target environment's row counts (table → rows), when PARITY_TABLE_ROWS gives them.
+    table_rows: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,7 @@ class HarnessSettings:
     host_ca: bool = True
     extra_ca_files: tuple[Path, ...] = ()
     emulator: EmulatorKind = EmulatorKind.MOTO
+    migration_policy: MigrationPolicy = field(default_factory=MigrationPolicy)
 
     @classmethod
     def from_environ(
@@ -105,6 +134,7 @@ class HarnessSettings:
             host_ca=environ.get("PARITY_HOST_CA", "1").strip().lower() not in FALSE_WORDS,
             extra_ca_files=extra,
             emulator=EmulatorKind.parse(environ.get("PARITY_EMULATOR", "moto") or "moto"),
+            migration_policy=migration_policy(environ),
         )
 
     @classmethod
@@ -138,3 +168,32 @@ def selected_project(default: Path, environ: Mapping[str, str] = os.environ) -> 
             " of your app's harness config"
         )
     return root
+
+
+def migration_policy(environ: Mapping[str, str]) -> MigrationPolicy:
+    limit = environ.get("PARITY_LOCK_ROWS", "").strip() or str(DEFAULT_LOCK_ROW_LIMIT)
+    if not limit.isdigit():
+        raise ConfigError(f"PARITY_LOCK_ROWS is {limit!r}; set it to a number of rows")
+    rows_file = environ.get("PARITY_TABLE_ROWS", "").strip()
+    return MigrationPolicy(
+        lock_row_limit=int(limit),
+        on_locking=LockingAction.parse(environ.get("PARITY_ON_LOCKING", "") or "warn"),
+        table_rows=table_rows(Path(rows_file)) if rows_file else {},
+    )
+
+
+def table_rows(path: Path) -> dict[str, int]:
+    """``{"table": rows}``, e.g. from the target's ``information_schema.tables``."""
+    try:
+        counts = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"PARITY_TABLE_ROWS names {path}, which is not a readable JSON file ({error})"
+        ) from None
+    if not isinstance(counts, dict) or not all(
+        isinstance(rows, int) and not isinstance(rows, bool) for rows in counts.values()
+    ):
+        raise ConfigError(
+            f"PARITY_TABLE_ROWS file {path} must hold one object of table names to row counts"
+        )
+    return {str(table): rows for table, rows in counts.items()}

@@ -11,12 +11,14 @@ from pathlib import Path
 from parity.assembly import synth as cdk
 from parity.assembly.apptasks import deploy_stacks
 from parity.assembly.checks import check_environment_templates
+from parity.config.harness import MIGRATIONS_CHECK_KEY, load_config
 from parity.config.settings import (
     DEFAULT_HTTP_PORT,
     LOCAL_ENVIRONMENT,
     EmulatorKind,
     HarnessSettings,
 )
+from parity.console import note
 from parity.deploy.flow import (
     DEFAULT_MIGRATION_TIMEOUT_S,
     DeployBackend,
@@ -29,6 +31,9 @@ from parity.deploy.flow import (
 from parity.deploy.flow import deploy as run_deploy
 from parity.deploy.flow import migrate as run_migrate
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
+from parity.verify.migrations.check import run_migrations_check
+from parity.verify.migrations.policy import enforce
+from parity.verify.migrations.report import AllowedBreaking
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +46,10 @@ class DeployRequest:
     deploy_id: str = ""
     local_port: int = DEFAULT_HTTP_PORT
     emulator: str = ""
+    # The running release's git ref for the release checks (default: the last tag, else HEAD~1).
+    previous_ref: str = ""
+    # Go ahead although pending migrations break the running release; logged with the deploy id.
+    allow_breaking: str = ""
 
     def options(self) -> DeployOptions:
         return DeployOptions(
@@ -52,18 +61,50 @@ class DeployRequest:
 
 
 def deploy(project_root: Path, request: DeployRequest) -> DeployReport:
-    """Synth, cfn-lint and cdk-nag, diff, migration stack, migration gate, service stack."""
+    """Synth, cfn-lint and cdk-nag, release checks, diff, migration stack, migration gate,
+    every service stack."""
     env = request.environment
+    options = request.options()
     steps = PreDeploySteps(
         synth=lambda: cdk.synth(project_root=project_root, env=env),
         stacks=lambda: deploy_stacks(project_root, env, cdk.assembly_dir(project_root)),
         check=lambda: check_environment_templates(project_root, env),
+        release_checks=lambda: release_checks(project_root, request, deploy_id=options.deploy_id),
         diff=lambda: diff_for(env, project_root=project_root),
     )
     with open_backend_for(project_root, request) as backend:
-        return run_deploy(
-            request.options(), backend=backend, project_root=project_root, pre_deploy=steps
+        return run_deploy(options, backend=backend, project_root=project_root, pre_deploy=steps)
+
+
+def release_checks(project_root: Path, request: DeployRequest, *, deploy_id: str) -> None:
+    """The migrations check and the previous-release run, in one local bring-up of their own
+    (never the target's database); the policy then refuses, warns, or logs the go-ahead.
+    Skipped, saying so, where fargate-parity.toml gives the environment no migrations check."""
+    harness = load_config(project_root)
+    config = harness.environment(request.environment).migrations_check
+    if config is None:
+        note(
+            f"release checks skipped: {harness.source.name} gives {request.environment} no"
+            f" {MIGRATIONS_CHECK_KEY} table"
         )
+        return
+    settings = HarnessSettings.for_project(project_root)
+    allowed = (
+        AllowedBreaking(deploy_id=deploy_id, reason=request.allow_breaking)
+        if request.allow_breaking
+        else None
+    )
+    checks = run_migrations_check(
+        project_root,
+        settings=settings,
+        config=config,
+        environment=request.environment,
+        previous_ref=request.previous_ref or None,
+        emulator=settings.emulator_for(request.emulator),
+        with_previous_release_run=True,
+        allowed_breaking=allowed,
+    )
+    enforce(checks)
 
 
 def migrate(project_root: Path, request: DeployRequest) -> GateResult:

@@ -10,7 +10,10 @@ rules; a backend (ECS for qa and prod, the local runtime for local) only carries
 * a migration that outlives its timeout is stopped, and the deploy fails;
 * RunTask carries a client token derived from the environment, the task definition and the
   deploy id, so a retried RunTask of the same deploy starts no second task;
-* changes to a protected environment (prod) need an explicit confirmation, after the diff.
+* changes to a protected environment (prod) need an explicit confirmation, after the diff;
+* the release checks (the pending migrations' SQL, and the previous release against the new
+  schema) run before anything is deployed, and refuse migrations that break the running
+  release unless the deploy was told why it may go ahead.
 """
 
 from __future__ import annotations
@@ -116,6 +119,8 @@ class PreDeploySteps:
     # After synth: the migration stack and the service stacks, in deploy order.
     stacks: Callable[[], DeployStacks]
     check: Callable[[], object]
+    # The migrations check and the previous-release run; raises when the policy refuses.
+    release_checks: Callable[[], object]
     diff: Callable[[], str]  # returns the diff text to show
 
 
@@ -151,6 +156,9 @@ def deploy(
         stacks = pre_deploy.stacks()
         with step("checking the templates"):
             pre_deploy.check()
+        # Not one step: the checks show their own steps and report.
+        note("release checks: the pending migrations against the running release")
+        pre_deploy.release_checks()
         with step(f"diffing {options.environment} against what is deployed"):
             changes = pre_deploy.diff()
         console.print(changes, markup=False, highlight=False, soft_wrap=True)

@@ -9,15 +9,17 @@ Dockerfiles hand them to npm, pip and composer.
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import docker
-from docker.errors import APIError, DockerException, ImageNotFound
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils.build import create_archive, exclude_paths
 
 from parity.config.settings import NO_EXTRA_CERTIFICATES, ExtraCertificates
@@ -148,3 +150,32 @@ def ensure_image(
     build_image(client, build, certificates=certificates)
     console.print(f"[green]✓[/] built {build.tag} ({time.monotonic() - started:.1f}s)")
     return build.tag
+
+
+def image_working_directory(client: docker.DockerClient, image: str) -> str:
+    """The image's WORKDIR (``/`` when it sets none)."""
+    config: Mapping[str, Any] = client.api.inspect_image(image)["Config"]
+    return str(config.get("WorkingDir") or "/")
+
+
+def read_image_directory(
+    client: docker.DockerClient, image: str, directory: str, *, labels: Mapping[str, str]
+) -> dict[str, str]:
+    """The files directly in ``directory`` of ``image`` (name → text), read from a container
+    that is created for it and never started; empty when the directory does not exist."""
+    container = client.containers.create(image, labels=dict(labels))
+    try:
+        stream, _ = container.get_archive(directory)
+        archive = b"".join(stream)
+    except NotFound:
+        return {}
+    finally:
+        container.remove(force=True)
+    files: dict[str, str] = {}
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            path = PurePosixPath(member.name)
+            content = tar.extractfile(member) if member.isfile() and len(path.parts) == 2 else None
+            if content is not None:
+                files[path.name] = content.read().decode(errors="replace")
+    return files

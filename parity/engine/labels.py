@@ -23,6 +23,7 @@ class Scope(StrEnum):
     DEV = "dev"  # invoke dev
     LOCAL_DEPLOY = "local"  # invoke deploy --env local
     COMPAT = "compat"  # the previous-release check
+    MIGRATIONS = "migrations"  # the migrations check (and the deploy's release checks)
     COMPOSE = "compose"  # the exported compose file's services
     EMULATOR = "emulator"  # a LocalStack container started on its own
     TEST = "test"  # the integration tests' own containers

@@ -28,7 +28,7 @@ from parity.engine.labels import Scope, run_labels
 from parity.errors import ConfigError, MigrationFailed
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.runtime.overrides import environment_overrides, fargate_environment
-from parity.runtime.task import BindMount, LocalTask, Placement, TaskOutcome
+from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
 from parity.services.emulator import Emulator
@@ -208,17 +208,19 @@ def run_to_completion(
     timeout_s: float | None,
     what: str,
     tail_on_failure: bool = False,
+    log_sink: LogSink | None = None,
 ) -> TaskOutcome:
-    """Run a one-off task until it stops, its logs streamed live; the task is removed
-    afterwards. ``watched`` is the container whose exit code the caller judges; with
-    ``tail_on_failure`` its last lines are shown again when it did not exit 0."""
+    """Run a one-off task until it stops, its logs streamed live (to ``log_sink``, else the
+    terminal); the task is removed afterwards. ``watched`` is the container whose exit code
+    the caller judges; with ``tail_on_failure`` its last lines are shown again when it did
+    not exit 0."""
     local = LocalTask(
         context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
     )
     with step(f"{what} ({watched})"):
         try:
             local.start()
-            local.follow_logs(LogPrinter())
+            local.follow_logs(log_sink or LogPrinter())
             outcome = local.wait_until_stopped(timeout_s)
             local.join_logs()
             if tail_on_failure and outcome.exit_code(watched) != 0:
@@ -236,9 +238,12 @@ def run_migration(
     *,
     task_name: str,
     timeout_s: float,
+    what: str = "migration task",
+    log_sink: LogSink | None = None,
 ) -> TaskOutcome:
     """Run the migration task to completion; raise MigrationFailed unless the watched
-    container exited 0."""
+    container exited 0. Its logs stream live (to ``log_sink``, else the terminal); ``what``
+    names the run in its step."""
     watched = tasks.watched_container
     outcome = run_to_completion(
         context,
@@ -248,8 +253,9 @@ def run_migration(
         watched=watched,
         task_name=task_name,
         timeout_s=timeout_s,
-        what="migration task",
+        what=what,
         tail_on_failure=True,
+        log_sink=log_sink,
     )
     exit_code = outcome.exit_code(watched)
     if exit_code != 0:

@@ -137,14 +137,7 @@ def wait_for_login(container: Container, settings: DatabaseSettings, *, timeout_
                 f"it was ready: {tail}"
             )
         try:
-            pymysql.connect(
-                host=LOOPBACK_ADDRESS,
-                port=port,
-                user=settings.user,
-                password=settings.password,
-                database=settings.database,
-                connect_timeout=2,
-            ).close()
+            connect(container, settings, port=port, connect_timeout_s=2).close()
             return
         except pymysql.MySQLError as error:
             last_error = str(error.args[-1]) if error.args else type(error).__name__
@@ -152,6 +145,27 @@ def wait_for_login(container: Container, settings: DatabaseSettings, *, timeout_
     raise NotReady(
         f"the local MySQL ({container.name}) was not ready within {timeout_s:.0f}s "
         f"({last_error}); see `docker logs {container.name}`"
+    )
+
+
+def connect(
+    container: Container,
+    settings: DatabaseSettings,
+    *,
+    as_root: bool = False,
+    port: int | None = None,
+    connect_timeout_s: float = 10,
+) -> pymysql.connections.Connection[pymysql.cursors.Cursor]:
+    """A session on the app's database through the loopback port, as the app's user (or
+    root, who may create other schemas); statements commit as they run."""
+    return pymysql.connect(
+        host=LOOPBACK_ADDRESS,
+        port=port or published_port(container),
+        user="root" if as_root else settings.user,
+        password=settings.root_password if as_root else settings.password,
+        database=settings.database,
+        connect_timeout=connect_timeout_s,
+        autocommit=True,
     )
 
 

@@ -6,10 +6,12 @@ to completion on a fresh schema, then the service task definition starts with th
 images of the previous release (built from a git ref the way CDK builds the current
 ones), and its smoke checks run through the published loopback port.
 
-The previous task is the current task definition with its image assets swapped, both
+The previous tasks are the current task definitions with their image assets swapped, both
 nginx and Laravel: an old ECS task runs its own revision's images, and nginx serves the
-built assets of the Laravel image next to it. Env, secrets and health checks stay the
-current ones; they come from the current synth, and the schema is what is on trial.
+built assets of the Laravel image next to it. The migrations check runs the previous
+migration task the same way, to bring a fresh schema to the previous release's. Env, secrets
+and health checks stay the current ones; they come from the current synth, and the schema is
+what is on trial.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +36,13 @@ import requests
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
 from parity.assembly.cloud import DockerImageAsset
+from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import EmulatorKind, ExtraCertificates, HarnessSettings
 from parity.console import console, note
 from parity.engine.images import ImageBuild, ensure_image, image_exists
 from parity.engine.labels import Scope, remove_labelled
 from parity.errors import ConfigError, HarnessError, NotReady
-from parity.runtime.bringup import bring_up, build_app
+from parity.runtime.bringup import LocalRun, bring_up, build_app
 from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
@@ -112,8 +116,12 @@ def _git(project_root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def default_previous_ref(project_root: Path) -> str:
-    """The last tag reachable from HEAD, else ``HEAD~1``; an error when neither exists."""
-    described = _git(project_root, "describe", "--tags", "--abbrev=0")
+    """The last tag reachable from HEAD, else ``HEAD~1``; an error when neither exists. A
+    tag on HEAD itself names the release being built (a tag push), not the previous one."""
+    own_tags = _git(project_root, "tag", "--points-at", "HEAD").stdout.split()
+    described = _git(
+        project_root, "describe", "--tags", "--abbrev=0", *(f"--exclude={tag}" for tag in own_tags)
+    )
     if described.returncode == 0:
         return described.stdout.strip()
     if _git(project_root, "rev-parse", "--verify", "--quiet", "HEAD~1^{commit}").returncode == 0:
@@ -185,17 +193,6 @@ def previous_image_tag(*, release: Release, asset: DockerImageAsset) -> str:
     return f"{PREVIOUS_IMAGE_REPOSITORY}:{tag[:128]}"
 
 
-def service_image_assets(tasks: AppTasks) -> dict[str, DockerImageAsset]:
-    """The services' images that CDK builds (current local tag → asset)."""
-    assets = {asset.local_image: asset for asset in tasks.assembly.image_assets.values()}
-    return {
-        c.image: assets[c.image]
-        for service in tasks.services
-        for c in service.task.containers
-        if c.image in assets
-    }
-
-
 def front_service(tasks: AppTasks) -> ServiceSpec:
     """The service the smoke checks reach: the first one behind a load balancer."""
     for service in tasks.services:
@@ -215,9 +212,10 @@ def build_previous_images(
     release: Release,
     certificates: ExtraCertificates,
 ) -> PreviousVersion:
-    """Build the service's image assets from ``release``'s ``resources/`` with the current
-    assets' Dockerfile, target and build args; images already built for it are reused."""
-    assets = service_image_assets(tasks)
+    """Build the image assets of the migration and every service from ``release``'s
+    ``resources/`` with the current assets' Dockerfile, target and build args; images already
+    built for it are reused."""
+    assets = {asset.local_image: asset for asset in tasks.image_assets}
     tags = {image: previous_image_tag(release=release, asset=a) for image, a in assets.items()}
     if all(image_exists(client, tag) for tag in tags.values()):
         note(f"the previous version's images ({release.describe()}) are cached")
@@ -249,13 +247,22 @@ def build_previous_images(
     return PreviousVersion(release=release, images=tags)
 
 
-def with_previous_images(service: ServiceSpec, images: Mapping[str, str]) -> ServiceSpec:
-    """The same service, with its image assets swapped for the previous builds."""
-    containers = tuple(
-        dataclasses.replace(c, image=images.get(c.image, c.image)) for c in service.task.containers
-    )
+def with_previous_images(tasks: AppTasks, images: Mapping[str, str]) -> AppTasks:
+    """The same tasks running the previous release's builds of their image assets: its
+    migrations (on the migration task) and its services."""
+
+    def swapped(task: TaskDefinition) -> TaskDefinition:
+        containers = tuple(
+            dataclasses.replace(c, image=images.get(c.image, c.image)) for c in task.containers
+        )
+        return dataclasses.replace(task, containers=containers)
+
     return dataclasses.replace(
-        service, task=dataclasses.replace(service.task, containers=containers)
+        tasks,
+        migration=swapped(tasks.migration),
+        services=tuple(
+            dataclasses.replace(service, task=swapped(service.task)) for service in tasks.services
+        ),
     )
 
 
@@ -379,8 +386,9 @@ def check_previous_version(
     migration_timeout_s: float = 300.0,
     healthy_timeout_s: float = 120.0,
 ) -> CompatibilityResult:
-    """Migrate the context's fresh schema with the current migration task, then serve it
-    with the previous release's images and run the smoke checks; every task is removed.
+    """Migrate the context's schema (fresh, or at the previous release's) with the current
+    migration task, then serve it with the previous release's images and run the smoke
+    checks; every task is removed.
 
     Raises IncompatibleSchema when a check fails, MigrationFailed when the new migration does.
     """
@@ -431,14 +439,15 @@ def serve_previous_release(
 ) -> ServedChecks:
     """The front service with the previous release's images, its smoke checks through its
     published loopback port, then the task removed."""
-    front = front_service(tasks)
+    previous_tasks = with_previous_images(tasks, previous.images)
+    front = front_service(previous_tasks)
     assert front.load_balancer is not None
     port = front.load_balancer.port
     try:
         service = start_service_task(
             context,
-            tasks,
-            with_previous_images(front, previous.images),
+            previous_tasks,
+            front,
             secrets,
             task_name=task_name,
             host_ports={port: None},
@@ -450,7 +459,7 @@ def serve_previous_release(
     try:
         checks = smoke_checks(f"http://127.0.0.1:{service.host_port(port)}")
         failed = not all(check.passed for check in checks)
-        app_error = last_app_error(app_logs(service, tasks, front)) if failed else None
+        app_error = last_app_error(app_logs(service, previous_tasks, front)) if failed else None
         return ServedChecks(checks=checks, served=True, app_error=app_error)
     finally:
         service.stop(reason="compatibility check finished")
@@ -463,17 +472,37 @@ def app_logs(running: LocalTask, tasks: AppTasks, service: ServiceSpec) -> str:
     return "\n".join(running.logs(name, tail=LOG_TAIL_LINES) for name in names)
 
 
-def run_previous_version_check(
+@dataclass(frozen=True, kw_only=True)
+class ReleaseComparison:
+    """A fresh local run of the current release, and the previous release's images."""
+
+    run: LocalRun
+    previous: PreviousVersion
+
+    def check_previous_release(self, *, migration_timeout_s: float = 300.0) -> CompatibilityResult:
+        """``check_previous_version`` on this run's database."""
+        return check_previous_version(
+            self.run.context,
+            self.run.tasks,
+            self.run.secrets,
+            previous=self.previous,
+            task_prefix=self.run.context.network,
+            migration_timeout_s=migration_timeout_s,
+        )
+
+
+@contextmanager
+def compare_with_previous_release(
     project_root: Path,
     *,
     settings: HarnessSettings,
+    scope: Scope,
     previous_ref: str | None = None,
     emulator: EmulatorKind = EmulatorKind.MOTO,
-    migration_timeout_s: float = 300.0,
-) -> CompatibilityResult:
-    """The whole check for a checkout: synth if stale, build the current and the previous
-    images, then a fresh MySQL, the emulator and ``check_previous_version``. Everything it
-    starts is removed afterwards (and leftovers of an interrupted run before it starts)."""
+) -> Iterator[ReleaseComparison]:
+    """Synth if stale, build the current and the previous images, then a fresh MySQL and the
+    emulator in ``scope``. Everything it starts is removed afterwards (and leftovers of an
+    interrupted run in the same scope before it starts)."""
     release = resolve_release(project_root, previous_ref or default_previous_ref(project_root))
     built = build_app(project_root, settings)
     previous = build_previous_images(
@@ -484,28 +513,40 @@ def run_previous_version_check(
         certificates=built.certificates,
     )
     run_id = run_id_for(project_root)
-    # What an interrupted check of this checkout left (this run's names would collide). A new
-    # DB container each run: the new migrations start from an empty schema.
-    remove_labelled(built.client, scope=Scope.COMPAT, run_id=run_id)
+    # What an interrupted run of this checkout left (this run's names would collide). A new
+    # DB container each run: the migrations start from an empty schema.
+    remove_labelled(built.client, scope=scope, run_id=run_id)
     try:
         run = bring_up(
             built,
             project_root=project_root,
             settings=settings,
-            scope=Scope.COMPAT,
+            scope=scope,
             emulator=emulator,
             emulator_port=None,
         )
         try:
-            return check_previous_version(
-                run.context,
-                run.tasks,
-                run.secrets,
-                previous=previous,
-                task_prefix=run.context.network,
-                migration_timeout_s=migration_timeout_s,
-            )
+            yield ReleaseComparison(run=run, previous=previous)
         finally:
             run.emulator.stop()
     finally:
-        remove_labelled(built.client, scope=Scope.COMPAT, run_id=run_id)
+        remove_labelled(built.client, scope=scope, run_id=run_id)
+
+
+def run_previous_version_check(
+    project_root: Path,
+    *,
+    settings: HarnessSettings,
+    previous_ref: str | None = None,
+    emulator: EmulatorKind = EmulatorKind.MOTO,
+    migration_timeout_s: float = 300.0,
+) -> CompatibilityResult:
+    """The whole check for a checkout: ``check_previous_version`` on a fresh run."""
+    with compare_with_previous_release(
+        project_root,
+        settings=settings,
+        scope=Scope.COMPAT,
+        previous_ref=previous_ref,
+        emulator=emulator,
+    ) as compared:
+        return compared.check_previous_release(migration_timeout_s=migration_timeout_s)

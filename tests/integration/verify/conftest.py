@@ -77,7 +77,7 @@ class ReleasedProject:
             (self.root / MIGRATIONS / earlier.name).unlink(missing_ok=True)
         shutil.copy2(FIXTURES / fixture, self.root / MIGRATIONS / fixture)
         git(self.root, "add", "--all")
-        git(self.root, "commit", "--quiet", "--message", f"new version: {fixture}")
+        git(self.root, "commit", "--quiet", "--allow-empty", "--message", f"new version: {fixture}")
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,12 @@ stack = "Shop-Local-Db"
 family = "shop-migrate"
 watched_container = "migrate"
 """
+MIGRATIONS_CHECK = """
+[environments.local.migrations_check]
+pretend_arguments = ["--dry-run"]
+migrations_dir = "migrations"
+repository_table = "schema_history"
+"""
 
 
 def parse(text: str, root: Path) -> object:
@@ -55,6 +61,10 @@ def test_the_sample_app_is_described_by_its_config() -> None:
     hot = config.dev.require_hot()
     assert (hot.stage, hot.workdir, hot.port) == ("assets", "/app", 5173)
     assert hot.hot_file == "/application/public/hot"
+    for name in ("local", "qa", "prod"):
+        check = config.migrations_check(name)
+        assert check.pretend_arguments == ("--pretend",)
+        assert (check.migrations_dir, check.files) == ("database/migrations", "*.php")
 
 
 def test_stack_patterns_are_globs(tmp_path: Path) -> None:
@@ -188,6 +198,26 @@ def test_each_dev_hot_mistake_is_one_line_naming_the_key(
             r"overrides\[0\]: overrides exactly one of env, ref",
         ),
         ("[dev]\nsource_mounts = [{ host = 'src', container = 'app' }]\n" + MINIMAL, r"absolute"),
+        (
+            MINIMAL + MIGRATIONS_CHECK + "path = 'x'\n",
+            r"environments\.local\.migrations_check\.path: is not a known key",
+        ),
+        (
+            MINIMAL + MIGRATIONS_CHECK.replace('["--dry-run"]', "[]"),
+            r"migrations_check\.pretend_arguments: is missing",
+        ),
+        (
+            MINIMAL + MIGRATIONS_CHECK.replace('["--dry-run"]', '"--dry-run"'),
+            r"migrations_check\.pretend_arguments: must be a list of non-empty strings",
+        ),
+        (
+            MINIMAL + MIGRATIONS_CHECK.replace('migrations_dir = "migrations"\n', ""),
+            r"migrations_check\.migrations_dir: is missing",
+        ),
+        (
+            MINIMAL + MIGRATIONS_CHECK.replace('repository_table = "schema_history"\n', ""),
+            r"migrations_check\.repository_table: is missing",
+        ),
     ],
 )
 def test_each_mistake_is_one_line_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -195,6 +225,26 @@ def test_each_mistake_is_one_line_naming_the_key(tmp_path: Path, text: str, mess
         parse(text, tmp_path)
     assert "\n" not in str(caught.value)
     assert str(caught.value).startswith("fargate-parity.toml: ")
+
+
+def test_the_migrations_check_takes_every_file_by_default(tmp_path: Path) -> None:
+    check = parse(MINIMAL + MIGRATIONS_CHECK, tmp_path).migrations_check("local")  # type: ignore[attr-defined]
+    assert check.pretend_arguments == ("--dry-run",)
+    assert (check.migrations_dir, check.files, check.repository_table) == (
+        "migrations",
+        "*",
+        "schema_history",
+    )
+
+
+def test_without_its_table_the_migrations_check_is_one_line_naming_it(tmp_path: Path) -> None:
+    config = parse(MINIMAL, tmp_path)
+    assert config.environment("local").migrations_check is None  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError) as caught:
+        config.migrations_check("local")  # type: ignore[attr-defined]
+    message = str(caught.value)
+    assert message.startswith("fargate-parity.toml: environments.local.migrations_check is missing")
+    assert "\n" not in message
 
 
 def test_a_missing_or_broken_file_says_so(tmp_path: Path) -> None:
@@ -237,6 +287,7 @@ SAMPLE_NAMES = (
     "VITE_DEV_SERVER_URL",
     "CHOKIDAR",
     "/application",
+    "database/migrations",
 )
 # The one place Laravel's DB_* names live: the defaults of [database.env].
 DEFAULTS_MODULE = PROJECT_ROOT / "parity" / "config" / "harness.py"

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from parity.config.settings import DEFAULT_DB_IMAGE, EmulatorKind, HarnessSettings
+from parity.config.settings import (
+    DEFAULT_DB_IMAGE,
+    EmulatorKind,
+    HarnessSettings,
+    LockingAction,
+    MigrationPolicy,
+)
 from parity.errors import ConfigError
 
 
@@ -65,3 +72,41 @@ def test_an_explicit_emulator_flag_wins_over_parity_emulator() -> None:
 
 def test_without_flag_or_variable_the_embedded_emulator_runs() -> None:
     assert HarnessSettings.from_environ({}).emulator_for(None) is EmulatorKind.MOTO
+
+
+def test_the_migration_policy_warns_about_locks_over_100000_rows_by_default() -> None:
+    policy = HarnessSettings.from_environ({}).migration_policy
+    assert policy == MigrationPolicy(lock_row_limit=100_000, on_locking=LockingAction.WARN)
+
+
+def test_the_migration_policy_and_the_targets_row_counts_come_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    rows = tmp_path / "rows.json"
+    rows.write_text('{"greetings": 2500000, "profiles": 12}')
+    policy = HarnessSettings.from_environ(
+        {"PARITY_LOCK_ROWS": "5000", "PARITY_ON_LOCKING": "Refuse", "PARITY_TABLE_ROWS": str(rows)}
+    ).migration_policy
+    assert policy.lock_row_limit == 5000
+    assert policy.on_locking is LockingAction.REFUSE
+    assert policy.table_rows == {"greetings": 2_500_000, "profiles": 12}
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PARITY_LOCK_ROWS": "many"}, "PARITY_LOCK_ROWS is 'many'; set it to a number of rows"),
+        ({"PARITY_ON_LOCKING": "shout"}, "PARITY_ON_LOCKING is 'shout'; set it to warn or refuse"),
+        ({"PARITY_TABLE_ROWS": "/nonexistent/rows.json"}, "not a readable JSON file"),
+    ],
+)
+def test_a_wrong_migration_policy_setting_is_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        HarnessSettings.from_environ(environ)
+
+
+def test_row_counts_must_be_numbers(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.json"
+    rows.write_text('{"greetings": "lots"}')
+    with pytest.raises(ConfigError, match="one object of table names to row counts"):
+        HarnessSettings.from_environ({"PARITY_TABLE_ROWS": str(rows)})

@@ -276,6 +276,7 @@ def test_a_failed_gate_never_deploys_the_service_stack(
         synth=lambda: None,
         stacks=lambda: DeployStacks(migration=QA_STACKS[0], services=QA_STACKS[1:]),
         check=lambda: None,
+        release_checks=lambda: None,
         diff=lambda: "no differences",
     )
     options = DeployOptions(environment="qa", deploy_id="gh-8-1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,22 @@ from parity.deploy.flow import (
 )
 from parity.deploy.lock import deploy_lock
 from parity.errors import ConfigError, DeployLocked, HarnessError, MigrationFailed
+from parity.verify.migrations.policy import UnsafeMigrations
 
 from .fakes import TASK_DEFINITION_ARN, RecordingBackend, outcome
 
 DEPLOY_ID = "gh-4242-1"
 PASSED = outcome(migrate=0)
+# The steps of a deploy before it touches any stack, in order.
+BEFORE_ANY_STACK = [("ensure_idle",), ("synth",), ("check",), ("release_checks",), ("diff",)]
 
 
-def pre_deploy(calls: list[tuple[str, ...]], environment: str) -> PreDeploySteps:
+def pre_deploy(
+    calls: list[tuple[str, ...]],
+    environment: str,
+    *,
+    release_checks: Callable[[], object] | None = None,
+) -> PreDeploySteps:
     def diff() -> str:
         calls.append(("diff",))
         return "Stack Laravel-Qa-Service\n[~] AWS::ECS::TaskDefinition WebTask"
@@ -40,6 +49,7 @@ def pre_deploy(calls: list[tuple[str, ...]], environment: str) -> PreDeploySteps
             ),
         ),
         check=lambda: calls.append(("check",)),
+        release_checks=release_checks or (lambda: calls.append(("release_checks",))),
         diff=diff,
     )
 
@@ -73,10 +83,7 @@ def test_success_runs_every_step_in_order(project_root: Path) -> None:
 
     token = client_token(environment="qa", task_definition=TASK_DEFINITION_ARN, deploy_id=DEPLOY_ID)
     assert backend.calls == [
-        ("ensure_idle",),
-        ("synth",),
-        ("check",),
-        ("diff",),
+        *BEFORE_ANY_STACK,
         ("deploy_stack", "Laravel-Qa-Migration"),
         ("migration_task",),
         ("start_migration", token),
@@ -171,8 +178,26 @@ def test_prod_without_confirm_shows_the_diff_and_changes_nothing(
     with pytest.raises(ConfigError, match="deploying on prod needs an explicit --confirm"):
         run_deploy(backend, project_root, environment="prod")
 
-    assert backend.calls == [("ensure_idle",), ("synth",), ("check",), ("diff",)]
+    assert backend.calls == BEFORE_ANY_STACK
     assert "[~] AWS::ECS::TaskDefinition WebTask" in capsys.readouterr().err
+
+
+def test_unsafe_migrations_stop_the_deploy_before_any_stack(project_root: Path) -> None:
+    backend = RecordingBackend(outcome=PASSED)
+
+    def refuse() -> None:
+        raise UnsafeMigrations("the pending migrations break the running release: …")
+
+    with pytest.raises(UnsafeMigrations):
+        deploy(
+            DeployOptions(environment="qa", deploy_id=DEPLOY_ID),
+            backend=backend,
+            pre_deploy=pre_deploy(backend.calls, "qa", release_checks=refuse),
+            project_root=project_root,
+        )
+
+    assert [call for call in backend.calls if call[0] == "deploy_stack"] == []
+    assert ("diff",) not in backend.calls
 
 
 def test_prod_with_confirm_deploys(project_root: Path) -> None:

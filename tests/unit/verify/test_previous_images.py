@@ -168,11 +168,17 @@ def test_the_tag_tells_recipes_of_one_commit_apart() -> None:
     )
 
 
-def test_only_the_service_images_are_swapped() -> None:
+def test_the_migration_and_every_service_run_the_previous_builds_of_their_assets() -> None:
     tasks = app_tasks()
     service = tasks.services[0]
     laravel_image = tasks.migration.container("migrate").image
-    swapped = with_previous_images(service, {laravel_image: "fargate-parity/previous:x"}).task
-    assert swapped.container("laravel").image == "fargate-parity/previous:x"
-    assert swapped.container("nginx").image == service.task.container("nginx").image
-    assert swapped.container("sidecar").image == SIDECAR_IMAGE
+    swapped = with_previous_images(tasks, {laravel_image: "fargate-parity/previous:x"})
+    web = swapped.services[0].task
+    assert web.container("laravel").image == "fargate-parity/previous:x"
+    assert swapped.migration.container("migrate").image == "fargate-parity/previous:x"
+    assert web.container("nginx").image == service.task.container("nginx").image
+    assert web.container("sidecar").image == SIDECAR_IMAGE
+    assert (
+        swapped.migration.container("migrate").command
+        == tasks.migration.container("migrate").command
+    )

@@ -17,16 +17,28 @@ from parity.verify.previous import (
 from tests.unit.verify.conftest import Repository
 
 
-def test_the_last_tag_reachable_from_head_is_the_previous_release(
-    make_repository: Callable[[str], Repository],
+@pytest.mark.parametrize(
+    ("history", "previous"),
+    [
+        # The last tag reachable from HEAD.
+        (("commit", "tag v1.0.0", "commit", "tag v1.1.0", "commit"), "v1.1.0"),
+        # A tag on HEAD names the release being built, not the previous one.
+        (("commit", "tag v1.0.0", "commit", "tag v1.1.0"), "v1.0.0"),
+        # A tagged first release has nothing before it but its parent.
+        (("commit", "commit", "tag v1.0.0"), "HEAD~1"),
+    ],
+    ids=["last-tag", "tag-on-head", "tagged-first-release"],
+)
+def test_the_previous_release_is_the_last_tag_before_head(
+    make_repository: Callable[[str], Repository], history: tuple[str, ...], previous: str
 ) -> None:
     repo = make_repository("repo")
-    repo.commit({"a.txt": "1"})
-    repo.tag("v1.0.0")
-    repo.commit({"a.txt": "2"})
-    repo.tag("v1.1.0")
-    repo.commit({"a.txt": "3"})
-    assert default_previous_ref(repo.root) == "v1.1.0"
+    for number, step in enumerate(history):
+        if step == "commit":
+            repo.commit({"a.txt": str(number)})
+        else:
+            repo.tag(step.removeprefix("tag "))
+    assert default_previous_ref(repo.root) == previous
 
 
 def test_a_tag_on_another_branch_is_not_reachable(

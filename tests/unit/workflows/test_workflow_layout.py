@@ -117,7 +117,22 @@ def test_actions_are_pinned_to_a_version_or_commit(path: Path) -> None:
 def test_qa_deploys_every_push_to_main() -> None:
     qa = load("deploy_qa.yml")
     assert qa.triggers == {"push": {"branches": ["main"]}}
-    assert ".venv/bin/invoke deploy --env qa" in run_scripts(job_of(qa, "deploy")).splitlines()
+    deploy_lines = run_scripts(job_of(qa, "deploy")).splitlines()
+    assert '.venv/bin/invoke deploy --env qa --previous "$RUNNING_RELEASE"' in deploy_lines
+    (deploy_step,) = [s for s in job_of(qa, "deploy").steps if s.get("name") == "Deploy"]
+    assert deploy_step["env"] == {"RUNNING_RELEASE": "${{ github.event.before }}"}
+
+
+@pytest.mark.parametrize("name", ["deploy_qa.yml", "deploy_prod.yml"])
+def test_deploys_fetch_the_history_the_release_checks_build_the_running_release_from(
+    name: str,
+) -> None:
+    (checkout,) = [
+        s
+        for s in job_of(load(name), "deploy").steps
+        if str(s.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert checkout["with"]["fetch-depth"] == 0
 
 
 def test_prod_deploys_version_tags_and_confirms_through_the_environment_approval() -> None:
