@@ -18,6 +18,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from parity.config.harness import load_config
 from parity.config.settings import EmulatorKind, HarnessSettings
 from parity.deploy.backends import DeployRequest, release_checks
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, Scope, remove_labelled
@@ -82,7 +83,12 @@ def fixture_release(docker_client: docker.DockerClient) -> Iterator[Path]:
 def fixture_checks(
     fixture_release: Path, harness_settings: HarnessSettings, emulator_kind: EmulatorKind
 ) -> ReleaseChecks:
-    return run_migrations_check(fixture_release, settings=harness_settings, emulator=emulator_kind)
+    return run_migrations_check(
+        fixture_release,
+        settings=harness_settings,
+        config=load_config(fixture_release).migrations_check("local"),
+        emulator=emulator_kind,
+    )
 
 
 def assert_nothing_left(client: docker.DockerClient, project_root: Path) -> None:
@@ -162,6 +168,7 @@ def test_an_additive_migration_passes_both_checks(
     checks = run_migrations_check(
         released_project.root,
         settings=harness_settings,
+        config=load_config(released_project.root).migrations_check("local"),
         emulator=emulator_kind,
         with_previous_release_run=True,
     )
