@@ -1,4 +1,4 @@
-"""What the Migration and Service stacks both need before they define their Laravel task."""
+"""What every stack with a Laravel task needs before it defines the task."""
 
 from __future__ import annotations
 
@@ -18,21 +18,14 @@ from laravel_infra.constructs.network import ImportedNetwork
 
 @dataclass(frozen=True)
 class LaravelTaskInputs:
-    network: ImportedNetwork
     log_group: logs.ILogGroup
     runtime: spec.LaravelRuntime
 
 
-def add_laravel_task_inputs(
-    stack: Stack, *, config: EnvironmentConfig, resources_dir: Path, log_group_name: str
-) -> LaravelTaskInputs:
-    """Adds "Network", "AppSecrets", "LaravelImage" and "Logs" directly to ``stack``.
-
-    A function rather than a construct: a construct would put its own ID into these paths and so
-    change every logical ID beneath them. Each stack adds its own TaskSecurity, at a different
-    point: templates list resources in creation order, so moving it would reorder one of them.
-    """
-    network = ImportedNetwork(
+def add_network(stack: Stack, *, config: EnvironmentConfig) -> ImportedNetwork:
+    """Adds "Network" directly to ``stack``: the migration stack's Redis needs it before the
+    runtime (which holds the Redis endpoint) can be described."""
+    return ImportedNetwork(
         stack,
         "Network",
         vpc_id=config.vpc_id,
@@ -40,13 +33,35 @@ def add_laravel_task_inputs(
         availability_zones=config.availability_zones,
         private_subnet_ids=config.private_subnet_ids,
     )
-    secrets = ImportedAppSecrets(
+
+
+def add_app_secrets(stack: Stack, *, config: EnvironmentConfig) -> ImportedAppSecrets:
+    """Adds "AppSecrets" directly to ``stack``."""
+    return ImportedAppSecrets(
         stack,
         "AppSecrets",
         db_secret_arn=config.db_secret_arn,
         app_key_secret_arn=config.app_key_secret_arn,
         mail_password_parameter_name=config.mail_password_parameter_name,
+        redis_auth_secret_arn=config.redis_auth_secret_arn,
     )
+
+
+def add_laravel_task_inputs(
+    stack: Stack,
+    *,
+    config: EnvironmentConfig,
+    resources_dir: Path,
+    log_group_name: str,
+    secrets: ImportedAppSecrets,
+    cache: spec.CacheEndpoint,
+) -> LaravelTaskInputs:
+    """Adds "LaravelImage" and "Logs" directly to ``stack``.
+
+    Functions rather than constructs: a construct would put its own ID into these paths and so
+    change every logical ID beneath them. Each stack adds its own TaskSecurity, at a different
+    point: templates list resources in creation order, so moving it would reorder one of them.
+    """
     laravel_image = AppImage(
         stack, "LaravelImage", resources_dir=resources_dir, build=spec.LARAVEL_IMAGE
     )
@@ -54,7 +69,6 @@ def add_laravel_task_inputs(
         stack, "Logs", log_group_name=log_group_name, retention_days=config.log_retention_days
     )
     return LaravelTaskInputs(
-        network=network,
         log_group=task_logs.log_group,
         runtime=spec.laravel_runtime(
             config=config,
@@ -62,5 +76,7 @@ def add_laravel_task_inputs(
             db_secret=secrets.db_secret,
             app_key_secret=secrets.app_key_secret,
             mail_password=secrets.mail_password,
+            redis_auth_secret=secrets.redis_auth_secret,
+            cache=cache,
         ),
     )
