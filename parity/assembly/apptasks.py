@@ -4,6 +4,8 @@ The migration stack's outputs name its task definition and the container whose e
 code counts; the service stack holds exactly one ECS service and its task definition.
 Their images are the assembly's Docker image assets, built locally with the same
 Dockerfile, context, target and build args CDK records, and tagged by asset hash.
+The endpoints of the assembly's ElastiCache Redis resolve to their local stand-ins
+(``parity.assembly.caches``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from parity.assembly.caches import RedisCache, redis_caches
 from parity.assembly.cloud import CloudAssembly, DockerImageAsset, load_assembly
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.taskdef import (
@@ -42,6 +45,8 @@ class AppTasks:
     migration: TaskDefinition
     service: TaskDefinition
     watched_container: str
+    # The Redis caches of the assembly, each of which gets a local stand-in.
+    caches: tuple[RedisCache, ...] = ()
 
     @property
     def image_assets(self) -> tuple[DockerImageAsset, ...]:
@@ -57,8 +62,15 @@ def load_app_tasks(assembly_dir: Path, *, env: str) -> AppTasks:
     service_template = assembly.stack(service_stack).template
     service_artifact = assembly.stack(service_stack)
     region = service_artifact.region or DEFAULT_LOCAL_REGION
-    resolver = Resolver.for_assembly(
+    bare = Resolver.for_assembly(
         assembly, fallback_account=DEFAULT_LOCAL_ACCOUNT, fallback_region=region
+    )
+    caches = redis_caches(bare)
+    resolver = Resolver.for_assembly(
+        assembly,
+        fallback_account=DEFAULT_LOCAL_ACCOUNT,
+        fallback_region=region,
+        overrides=[override for cache in caches for override in cache.overrides()],
     )
     migration = load_task_definition(
         resolver,
@@ -89,4 +101,5 @@ def load_app_tasks(assembly_dir: Path, *, env: str) -> AppTasks:
         migration=migration,
         service=service,
         watched_container=watched,
+        caches=caches,
     )

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, load_app_tasks, stack_names
+from parity.assembly.caches import RedisCache
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
@@ -29,7 +30,9 @@ from parity.runtime.bringup import SECRETS_FILE
 from parity.runtime.overrides import (
     DB_HOST_VARIABLE,
     DEPLOYED_DATABASE,
+    LOCAL_REDIS_SCHEME,
     MISSING,
+    REDIS_SCHEME_VARIABLE,
     TaskKind,
     app_task_definitions,
     service_bind_mounts,
@@ -94,6 +97,39 @@ def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     watched = inputs.deployed.migration.container(inputs.deployed.watched_container)
     host = _environment_value(watched, DB_HOST_VARIABLE)
     yield "database", local, f"{DEPLOYED_DATABASE} at {host}"
+
+
+def _redis(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    # The same construct has the same logical id in every environment.
+    deployed = {cache.logical_id: cache for cache in inputs.deployed.caches}
+    for cache in inputs.local.caches:
+        auth = "AUTH from the emulator" if cache.auth_token else "no AUTH"
+        local = f"local Redis {cache.local_host}:{cache.port}, {auth}"
+        counterpart = deployed.get(cache.logical_id)
+        yield (
+            cache.logical_id,
+            local,
+            MISSING if counterpart is None else _elasticache(counterpart),
+        )
+
+
+def _elasticache(cache: RedisCache) -> str:
+    described = [f"ElastiCache in {cache.stack}, port {cache.port}"]
+    if cache.transit_encryption:
+        described.append("TLS")
+    if cache.auth_token is not None:
+        described.append(f"AUTH from secret {cache.auth_token.name}")
+    return ", ".join(described)
+
+
+def _redis_scheme(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    for where, local, deployed in _paired_containers(inputs):
+        if REDIS_SCHEME_VARIABLE in local.environment:
+            yield (
+                where,
+                f"{LOCAL_REDIS_SCHEME} (the local Redis has no TLS)",
+                _environment_value(deployed, REDIS_SCHEME_VARIABLE),
+            )
 
 
 def _images(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
@@ -203,6 +239,14 @@ def _source_mounts(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
 NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
     NamedOverride(name="DB host", field=f"environment.{DB_HOST_VARIABLE}", compare=_db_host),
     NamedOverride(name="database", field=f"the server {DB_HOST_VARIABLE} names", compare=_database),
+    NamedOverride(
+        name="Redis",
+        field="ElastiCache endpoint (GetAtt)",
+        compare=_redis,
+    ),
+    NamedOverride(
+        name="Redis transport", field=f"environment.{REDIS_SCHEME_VARIABLE}", compare=_redis_scheme
+    ),
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
     NamedOverride(name="published port", field="portMappings", compare=_ports),

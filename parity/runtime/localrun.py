@@ -19,6 +19,7 @@ from docker.errors import NotFound
 from docker.models.containers import Container
 
 from parity.assembly.apptasks import AppTasks
+from parity.assembly.caches import RedisCache
 from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import ExtraCertificates
@@ -32,6 +33,7 @@ from parity.runtime.task import BindMount, LocalTask, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
 from parity.services.emulator import Emulator
+from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, start_redis
 
 DB_ENV = ("DB_HOST", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD")
 MIGRATION_LOG_TAIL = 30
@@ -69,11 +71,16 @@ def ensure_network(client: docker.DockerClient, name: str, labels: dict[str, str
 class ResolvedSecrets:
     migration: Mapping[str, Mapping[str, SecretValue]]
     service: Mapping[str, Mapping[str, SecretValue]]
+    # Each Redis cache's AUTH password (by logical id); None where it requires none.
+    caches: Mapping[str, SecretValue | None] = field(default_factory=dict)
 
 
 def seed_and_resolve(context: LocalContext, tasks: AppTasks) -> ResolvedSecrets:
     """Seed the dev values into the emulator, then resolve every secret, before any start."""
-    values = load_or_create(context.secrets_file, demand_of([tasks.migration, tasks.service]))
+    auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
+    values = load_or_create(
+        context.secrets_file, demand_of([tasks.migration, tasks.service], extra=auth_tokens)
+    )
     seed(
         values,
         secretsmanager=context.emulator.client("secretsmanager"),
@@ -85,6 +92,10 @@ def seed_and_resolve(context: LocalContext, tasks: AppTasks) -> ResolvedSecrets:
     return ResolvedSecrets(
         migration=resolve_task_secrets(tasks.migration, resolver),
         service=resolve_task_secrets(tasks.service, resolver),
+        caches={
+            cache.logical_id: None if cache.auth_token is None else resolver.fetch(cache.auth_token)
+            for cache in tasks.caches
+        },
     )
 
 
@@ -151,6 +162,50 @@ def ensure_app_database(
         context,
         database_settings(tasks.migration, tasks.watched_container, secrets.migration, image),
         host_port=host_port,
+    )
+
+
+def ensure_app_caches(
+    context: LocalContext,
+    tasks: AppTasks,
+    secrets: ResolvedSecrets,
+    *,
+    certificates: ExtraCertificates,
+) -> list[Container]:
+    """A local Redis for each Redis cache of the assembly, on its port, with its password."""
+    if not tasks.caches:
+        return []
+    image = ensure_redis_image(context.client, certificates=certificates)
+    return [
+        ensure_cache(
+            context,
+            cache,
+            RedisSettings(image=image, port=cache.port, password=secrets.caches[cache.logical_id]),
+        )
+        for cache in tasks.caches
+    ]
+
+
+def ensure_cache(context: LocalContext, cache: RedisCache, settings: RedisSettings) -> Container:
+    """Reuse this run's Redis when it runs this image and answers with this password;
+    otherwise start it afresh."""
+    name = f"{context.network}-{cache.local_host}"
+    with contextlib.suppress(NotFound):
+        existing = context.client.containers.get(name)
+        if (
+            existing.status == "running"
+            and settings.image in existing.image.tags
+            and answers_ping(existing, settings)
+        ):
+            return existing
+        existing.remove(force=True, v=True)
+    return start_redis(
+        context.client,
+        settings,
+        name=name,
+        network=context.network,
+        aliases=[cache.local_host],
+        labels=context.labels,
     )
 
 

@@ -1,4 +1,5 @@
-"""The local overrides the runtime applies: the DB host, and dev mode's source mounts.
+"""The local overrides the runtime applies: the DB host, the Redis transport, and dev mode's
+source mounts.
 
 The local runtime, the compose export and ``invoke parity``'s report (``parity.commands.report``)
 all take them from here, so what the report lists is what the runs do.
@@ -14,6 +15,10 @@ from parity.assembly.taskdef import TaskDefinition
 from parity.runtime.task import BindMount
 
 DB_HOST_VARIABLE = "DB_HOST"
+# ElastiCache encrypts in transit (the app connects with tls://); the local Redis speaks plain
+# TCP on the run's private network, so the app's scheme variable says so.
+REDIS_SCHEME_VARIABLE = "REDIS_SCHEME"
+LOCAL_REDIS_SCHEME = "tcp"
 # Every port a local run publishes binds to loopback: a dev app or database open to the LAN
 # is a security hole.
 DEPLOYED_DATABASE = "Aurora MySQL 3 (MySQL 8.0 compatible)"
@@ -44,7 +49,7 @@ def app_task_definitions(tasks: AppTasks) -> tuple[tuple[TaskKind, str, TaskDefi
 
 def environment_overrides(*, db_host: str) -> dict[str, str]:
     """Env values a local run replaces, in each container whose task definition sets them."""
-    return {DB_HOST_VARIABLE: db_host}
+    return {DB_HOST_VARIABLE: db_host, REDIS_SCHEME_VARIABLE: LOCAL_REDIS_SCHEME}
 
 
 def source_mount_environment(tasks: AppTasks) -> dict[str, dict[str, str]]:

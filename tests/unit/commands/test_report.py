@@ -30,7 +30,7 @@ from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
 from parity.runtime import localrun
 from parity.runtime.devsecrets import demand_of, load_or_create, stored_values
-from parity.runtime.overrides import DB_HOST_VARIABLE, environment_overrides
+from parity.runtime.overrides import DB_HOST_VARIABLE, REDIS_SCHEME_VARIABLE, environment_overrides
 from parity.runtime.task import LocalTask, Placement
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
@@ -100,6 +100,7 @@ def test_secrets_are_compared_by_source_never_by_value(
             f"arn:aws:ssm:{prod['region']}:{prod['account']}:parameter"
             f"{prod['mail_password_parameter_name']}"
         ),
+        "REDIS_PASSWORD": prod["redis_auth_secret_arn"],
     }
     rows = rows_of(inputs, "secret values")
     for where in ("migration/migrate", "service/laravel"):
@@ -169,6 +170,22 @@ def test_source_mounts_are_listed_only_for_dev_mode(inputs: ParityInputs) -> Non
     assert added[0].local.startswith("1 ")
 
 
+def test_redis_is_the_local_stand_in_against_the_elasticache_group(
+    inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
+) -> None:
+    (cache,) = inputs.local.caches
+    (row,) = rows_of(inputs, "Redis")
+    assert row.where == cache.logical_id
+    assert row.local == f"local Redis {cache.local_host}:6380, AUTH from the emulator"
+    assert row.deployed == (
+        "ElastiCache in Laravel-Prod-Migration, port 6380, TLS,"
+        " AUTH from secret laravel/prod/redis-auth"
+    )
+    transport = rows_of(inputs, "Redis transport")
+    assert [r.where for r in transport] == ["migration/migrate", "service/laravel"]
+    assert all(r.local.startswith("tcp ") and r.deployed == "tls" for r in transport)
+
+
 def test_the_table_shows_every_row_without_reading_markup(inputs: ParityInputs) -> None:
     rows = compare_with_deployed(inputs)
     console = Console(record=True, width=400)
@@ -208,7 +225,10 @@ def test_local_runs_replace_the_db_host_the_override_names() -> None:
         secrets_file=Path("unused"),
     )
     placed = localrun.placement(context, "task")
-    assert dict(placed.environment_overrides) == {DB_HOST_VARIABLE: "parity-test-0000-mysql"}
+    assert dict(placed.environment_overrides) == {
+        DB_HOST_VARIABLE: "parity-test-0000-mysql",
+        REDIS_SCHEME_VARIABLE: "tcp",
+    }
     assert placed.environment_overrides == environment_overrides(db_host=context.db_host)
 
 

@@ -2,7 +2,10 @@
 
 namespace App\Http\Controllers;
 
+use App\Jobs\StoreGreeting;
 use App\Models\Greeting;
+use Illuminate\Http\RedirectResponse;
+use Illuminate\Http\Request;
 
 class GreetingController extends Controller
 {
@@ -11,5 +14,17 @@ class GreetingController extends Controller
         return view('welcome', [
             'greetings' => Greeting::query()->orderBy('id')->get(),
         ]);
+    }
+
+    /**
+     * POST /greetings: the greeting is stored by a queued job, not here, so it appears on the
+     * page only after the queue worker took the job from Redis.
+     */
+    public function store(Request $request): RedirectResponse
+    {
+        $validated = $request->validate(['message' => ['required', 'string', 'max:255']]);
+        StoreGreeting::dispatch($validated['message']);
+
+        return redirect()->route('home')->with('status', 'Greeting queued: it shows once the worker has stored it.');
     }
 }
