@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,8 @@ from parity.engine.baseimage import ensure_base_image
 from parity.engine.images import ImageBuild, ensure_image
 from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.engine.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
-from parity.errors import NotReady
 from parity.secretvalue import SecretValue
-from parity.services.database import published_port, remove_quietly
+from parity.services.readiness import published_port, remove_quietly, wait_until_ready
 
 REDIS_CONTEXT = Path(__file__).parents[1] / "assets" / "redis"
 REDIS_IMAGE_REPOSITORY = "fargate-parity/redis"
@@ -114,25 +112,12 @@ def wait_for_pong(container: Container, settings: RedisSettings, *, timeout_s: f
     """Wait until ``AUTH`` + ``PING`` through the loopback port answers PONG; fail fast if the
     container exits."""
     port = published_port(container, f"{settings.port}/tcp")
-    deadline = time.monotonic() + timeout_s
-    problem = "no answer yet"
-    while time.monotonic() < deadline:
-        container.reload()
-        state = container.attrs["State"]
-        if state["Status"] in {"exited", "dead"}:
-            tail = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-            raise NotReady(
-                f"the local Redis ({container.name}) exited with {state['ExitCode']} before "
-                f"it was ready: {tail}"
-            )
-        answer = ping(port=port, password=settings.password)
-        if answer is None:
-            return
-        problem = answer
-        time.sleep(POLL_INTERVAL_S)
-    raise NotReady(
-        f"the local Redis ({container.name}) did not answer PING within {timeout_s:.0f}s "
-        f"({problem}); see `docker logs {container.name}`"
+    wait_until_ready(
+        container,
+        what="the local Redis",
+        probe=lambda: ping(port=port, password=settings.password),
+        timeout_s=timeout_s,
+        poll_interval_s=POLL_INTERVAL_S,
     )
 
 

@@ -12,8 +12,10 @@ from laravel_infra import spec
 from laravel_infra.config import EnvironmentConfig
 from laravel_infra.constructs.app_secrets import ImportedAppSecrets
 from laravel_infra.constructs.image import AppImage
+from laravel_infra.constructs.laravel_task import LaravelCommand, LaravelTask
 from laravel_infra.constructs.log_group import TaskLogGroup
 from laravel_infra.constructs.network import ImportedNetwork
+from laravel_infra.constructs.task_security_group import TaskSecurityGroup
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,67 @@ def add_laravel_task_inputs(
             cache=cache,
         ),
     )
+
+
+def add_cache_reader_inputs(
+    stack: Stack,
+    *,
+    config: EnvironmentConfig,
+    resources_dir: Path,
+    log_group_name: str,
+    cache: spec.CacheEndpoint,
+) -> tuple[ImportedNetwork, LaravelTaskInputs]:
+    """The start of every stack but the migration's: "Network", "AppSecrets", "LaravelImage"
+    and "Logs", with the Redis endpoint the migration stack publishes."""
+    network = add_network(stack, config=config)
+    inputs = add_laravel_task_inputs(
+        stack,
+        config=config,
+        resources_dir=resources_dir,
+        log_group_name=log_group_name,
+        secrets=add_app_secrets(stack, config=config),
+        cache=cache,
+    )
+    return network, inputs
+
+
+@dataclass(frozen=True)
+class BackgroundTask:
+    task: LaravelTask
+    security: TaskSecurityGroup
+
+
+def add_background_task(
+    stack: Stack,
+    construct_id: str,
+    *,
+    config: EnvironmentConfig,
+    network: ImportedNetwork,
+    inputs: LaravelTaskInputs,
+    cache: spec.CacheEndpoint,
+    family: str,
+    command: LaravelCommand,
+    purpose: str,
+) -> BackgroundTask:
+    """The worker's and the scheduler's task (``construct_id``) and "TaskSecurity": one Laravel
+    container running ``command``, in a group admitted to the database and Redis."""
+    task = LaravelTask(
+        stack,
+        construct_id,
+        family=family,
+        cpu=config.cpu,
+        memory=config.memory,
+        runtime=inputs.runtime,
+        log_group=inputs.log_group,
+        command=command,
+        purpose=purpose,
+    )
+    security = TaskSecurityGroup(
+        stack,
+        "TaskSecurity",
+        vpc=network.vpc,
+        description=f"Laravel {config.name} {purpose}",
+        db_security_group_id=config.db_security_group_id,
+        cache_security_group_id=cache.security_group_id,
+    )
+    return BackgroundTask(task=task, security=security)

@@ -9,15 +9,10 @@ from constructs import Construct
 
 from laravel_infra import spec
 from laravel_infra.config import EnvironmentConfig
-from laravel_infra.constructs.laravel_task import LaravelCommand, LaravelTask
+from laravel_infra.constructs.laravel_task import LaravelCommand
 from laravel_infra.constructs.task_schedule import TaskSchedule
-from laravel_infra.constructs.task_security_group import TaskSecurityGroup
 from laravel_infra.naming import AppNames
-from laravel_infra.stacks.laravel_task_inputs import (
-    add_app_secrets,
-    add_laravel_task_inputs,
-    add_network,
-)
+from laravel_infra.stacks.laravel_task_inputs import add_background_task, add_cache_reader_inputs
 
 
 class SchedulerStack(Stack):
@@ -47,23 +42,21 @@ class SchedulerStack(Stack):
             env=Environment(account=config.account, region=config.region),
             description=f"Laravel ({config.name}): the scheduler, every minute",
         )
-        network = add_network(self, config=config)
-        inputs = add_laravel_task_inputs(
+        network, inputs = add_cache_reader_inputs(
             self,
             config=config,
             resources_dir=resources_dir,
             log_group_name=names.scheduler_log_group,
-            secrets=add_app_secrets(self, config=config),
             cache=cache,
         )
-        task = LaravelTask(
+        background = add_background_task(
             self,
             "SchedulerTask",
+            config=config,
+            network=network,
+            inputs=inputs,
+            cache=cache,
             family=names.scheduler_family,
-            cpu=config.cpu,
-            memory=config.memory,
-            runtime=inputs.runtime,
-            log_group=inputs.log_group,
             command=LaravelCommand(
                 container_name=spec.SCHEDULER_CONTAINER,
                 command=spec.SCHEDULER_COMMAND,
@@ -71,25 +64,19 @@ class SchedulerStack(Stack):
             ),
             purpose="scheduler",
         )
-        security = TaskSecurityGroup(
-            self,
-            "TaskSecurity",
-            vpc=network.vpc,
-            description=f"Laravel {config.name} scheduler",
-            db_security_group_id=config.db_security_group_id,
-            cache_security_group_id=cache.security_group_id,
-        )
         schedule = TaskSchedule(
             self,
             "Schedule",
             vpc=network.vpc,
             cluster_name=config.cluster_name,
             subnets=network.private_subnets,
-            security_group=security.security_group,
-            task_definition=task.task_definition,
+            security_group=background.security.security_group,
+            task_definition=background.task.task_definition,
             schedule_expression=spec.SCHEDULE_EXPRESSION,
             description=f"Laravel {config.name}: php artisan schedule:run",
         )
 
         CfnOutput(self, "RuleName", value=schedule.rule.rule_name)
-        CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)
+        CfnOutput(
+            self, "TaskDefinitionArn", value=background.task.task_definition.task_definition_arn
+        )

@@ -15,11 +15,7 @@ from laravel_infra.constructs.listener_route import ExistingListenerRoute
 from laravel_infra.constructs.task_security_group import TaskSecurityGroup
 from laravel_infra.constructs.web_task import WebTask
 from laravel_infra.naming import AppNames
-from laravel_infra.stacks.laravel_task_inputs import (
-    add_app_secrets,
-    add_laravel_task_inputs,
-    add_network,
-)
+from laravel_infra.stacks.laravel_task_inputs import add_cache_reader_inputs
 
 # Covers php-fpm's start period plus nginx waiting for it, before ALB health checks count.
 HEALTH_CHECK_GRACE_PERIOD = Duration.seconds(60)
@@ -43,13 +39,11 @@ class ServiceStack(Stack):
             env=Environment(account=config.account, region=config.region),
             description=f"Laravel ({config.name}): Fargate service (nginx + php-fpm)",
         )
-        network = add_network(self, config=config)
-        inputs = add_laravel_task_inputs(
+        network, inputs = add_cache_reader_inputs(
             self,
             config=config,
             resources_dir=resources_dir,
             log_group_name=names.service_log_group,
-            secrets=add_app_secrets(self, config=config),
             cache=cache,
         )
         nginx_image = AppImage(

@@ -10,14 +10,9 @@ from constructs import Construct
 from laravel_infra import spec
 from laravel_infra.config import EnvironmentConfig
 from laravel_infra.constructs.app_service import AppService
-from laravel_infra.constructs.laravel_task import LaravelCommand, LaravelTask
-from laravel_infra.constructs.task_security_group import TaskSecurityGroup
+from laravel_infra.constructs.laravel_task import LaravelCommand
 from laravel_infra.naming import AppNames
-from laravel_infra.stacks.laravel_task_inputs import (
-    add_app_secrets,
-    add_laravel_task_inputs,
-    add_network,
-)
+from laravel_infra.stacks.laravel_task_inputs import add_background_task, add_cache_reader_inputs
 
 
 class WorkerStack(Stack):
@@ -42,23 +37,21 @@ class WorkerStack(Stack):
             env=Environment(account=config.account, region=config.region),
             description=f"Laravel ({config.name}): queue worker service",
         )
-        network = add_network(self, config=config)
-        inputs = add_laravel_task_inputs(
+        network, inputs = add_cache_reader_inputs(
             self,
             config=config,
             resources_dir=resources_dir,
             log_group_name=names.worker_log_group,
-            secrets=add_app_secrets(self, config=config),
             cache=cache,
         )
-        task = LaravelTask(
+        background = add_background_task(
             self,
             "WorkerTask",
+            config=config,
+            network=network,
+            inputs=inputs,
+            cache=cache,
             family=names.worker_family,
-            cpu=config.cpu,
-            memory=config.memory,
-            runtime=inputs.runtime,
-            log_group=inputs.log_group,
             command=LaravelCommand(
                 container_name=spec.WORKER_CONTAINER,
                 command=spec.WORKER_COMMAND,
@@ -68,22 +61,14 @@ class WorkerStack(Stack):
             ),
             purpose="queue worker",
         )
-        security = TaskSecurityGroup(
-            self,
-            "TaskSecurity",
-            vpc=network.vpc,
-            description=f"Laravel {config.name} queue worker",
-            db_security_group_id=config.db_security_group_id,
-            cache_security_group_id=cache.security_group_id,
-        )
         worker = AppService(
             self,
             "WorkerService",
             vpc=network.vpc,
             cluster_name=config.cluster_name,
             subnets=network.private_subnets,
-            security_group=security.security_group,
-            task_definition=task.task_definition,
+            security_group=background.security.security_group,
+            task_definition=background.task.task_definition,
             desired_count=config.worker_desired_count,
         )
 

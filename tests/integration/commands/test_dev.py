@@ -112,6 +112,55 @@ def test_the_page_healthz_and_built_asset_are_served(session: DevSession) -> Non
     assert served.content == in_image.output
 
 
+CSRF_TOKEN = re.compile(r'name="_token" value="([^"]+)"')
+
+
+def artisan(session: DevSession, *arguments: str) -> str:
+    """``php artisan …`` in the service's Laravel container, with its env and secrets (an
+    exec's env is never stored), as a worker or the scheduler task would run it."""
+    secrets = {
+        name: value.reveal() for name, value in session.run.secrets.service["laravel"].items()
+    }
+    result = running(session, "laravel").exec_run(
+        ["php", "artisan", *arguments], environment=secrets, user="www-data"
+    )
+    output = result.output.decode(errors="replace")
+    assert result.exit_code == 0, output
+    return output
+
+
+def test_a_posted_greeting_waits_in_redis_until_a_worker_runs_the_job(
+    session: DevSession,
+) -> None:
+    browser = requests.Session()
+    token = CSRF_TOKEN.search(browser.get(session.url, timeout=5).text)
+    assert token
+    posted = browser.post(
+        session.url + "greetings",
+        data={"_token": token[1], "message": "Queued through Redis"},
+        timeout=5,
+    )
+    assert posted.status_code == 200
+    assert "Greeting queued" in posted.text
+    # Stored by the job, not by the request: nothing shows before a worker took it.
+    assert "Queued through Redis" not in posted.text
+    artisan(session, "queue:work", "redis", "--once", "--stop-when-empty")
+    assert "Queued through Redis" in requests.get(session.url, timeout=5).text
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(session: DevSession) -> None:
+    refused = requests.post(session.url + "greetings", data={"message": "x"}, timeout=5)
+    assert refused.status_code == 419
+
+
+def test_the_scheduled_heartbeat_shows_in_healthz(session: DevSession) -> None:
+    artisan(session, "schedule:run")
+    health = requests.get(session.url + "healthz", timeout=5).json()
+    assert health["status"] == "ok"
+    last_run = datetime.fromisoformat(health["scheduler"]["last_run"])
+    assert abs((datetime.now(UTC) - last_run).total_seconds()) < 120
+
+
 @dataclass(frozen=True)
 class ProbedEnvironment:
     names: set[str]
@@ -195,6 +244,7 @@ def test_secret_values_come_from_the_emulator_and_stay_out_of_docker(
         "DB_USERNAME": aurora["username"],
         "APP_KEY": stored["secretsmanager"]["laravel/local/app-key"],
         "MAIL_PASSWORD": stored["ssm"]["/laravel/local/mail-password"],
+        "REDIS_PASSWORD": stored["secretsmanager"]["laravel/local/redis-auth"],
     }
     digests = probed_environments["laravel"].secret_digests
     assert digests == {

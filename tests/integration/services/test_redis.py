@@ -8,7 +8,7 @@ from docker.models.containers import Container
 
 from parity.config.settings import ExtraCertificates
 from parity.secretvalue import SecretValue
-from parity.services.database import published_port, remove_quietly
+from parity.services.readiness import published_port, remove_quietly
 from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, ping, start_redis
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ from parity.config.settings import EmulatorKind, HarnessSettings
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, Scope
 from parity.runtime.localrun import run_id_for
 from parity.verify.previous import IncompatibleSchema, run_previous_version_check
-from tests.integration.verify.conftest import RELEASE_TAG, ReleasedProject
 from tests.integration.support import PROJECT_ROOT
+from tests.integration.verify.conftest import RELEASE_TAG, ReleasedProject
 
 pytestmark = pytest.mark.integration
 

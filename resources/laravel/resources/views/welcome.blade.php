@@ -16,7 +16,7 @@
                 <li class="greeting greeting--empty">No greetings yet.</li>
             @endforelse
         </ul>
-        <form id="greeting-form" method="post" action="{{ route('greetings.store') }}">
+        <form id="greeting-form" method="post" action="{{ route('greetings.store', [], false) }}">
             @csrf
             <input name="message" maxlength="255" required placeholder="Say hello" aria-label="Greeting">
             <button type="submit">Queue greeting</button>

@@ -25,6 +25,9 @@ class GreetingController extends Controller
         $validated = $request->validate(['message' => ['required', 'string', 'max:255']]);
         StoreGreeting::dispatch($validated['message']);
 
-        return redirect()->route('home')->with('status', 'Greeting queued: it shows once the worker has stored it.');
+        // A relative Location: nginx hands PHP the Host without its port (Debian's
+        // fastcgi_params), so an absolute URL would lose a published port such as 8080.
+        return redirect()->away(route('home', [], false))
+            ->with('status', 'Greeting queued: it shows once the worker has stored it.');
     }
 }
