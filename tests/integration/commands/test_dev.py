@@ -16,13 +16,17 @@ import docker
 import pytest
 import requests
 
-from parity.assembly.apptasks import load_app_tasks
+from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, load_app_tasks
+from parity.assembly.intrinsics import Resolver
+from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.synth import assembly_dir
+from parity.assembly.taskdef import load_task_definition, service_task_definition
 from parity.commands.dev import DevOptions, DevSession, dev, down, start_dev
 from parity.config.settings import HarnessSettings
 from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL, SCOPE_LABEL
 from parity.errors import MigrationFailed
 from parity.runtime import localrun
+from parity.runtime.devsecrets import resolve_task_secrets
 from parity.runtime.localrun import (
     database_settings,
     ensure_database,
@@ -159,6 +163,77 @@ def test_the_scheduled_heartbeat_shows_in_healthz(session: DevSession) -> None:
     assert health["status"] == "ok"
     last_run = datetime.fromisoformat(health["scheduler"]["last_run"])
     assert abs((datetime.now(UTC) - last_run).total_seconds()) < 120
+
+
+WORKER_STACK = "Laravel-Local-Worker"
+
+
+@pytest.fixture(scope="module")
+def worker(session: DevSession) -> Iterator[LocalTask]:
+    """The worker stack's task definition, run once beside the dev service as ECS would run
+    its service's task (the harness's own worker runs come with the generic service support)."""
+    tasks, context = session.run.tasks, session.run.context
+    resolver = Resolver.for_assembly(
+        tasks.assembly,
+        fallback_account=DEFAULT_LOCAL_ACCOUNT,
+        fallback_region=tasks.region,
+        overrides=[override for cache in tasks.caches for override in cache.overrides()],
+    )
+    template = tasks.assembly.stack(WORKER_STACK).template
+    definition = load_task_definition(
+        resolver, stack=WORKER_STACK, logical_id=service_task_definition(template)
+    )
+    secrets = resolve_task_secrets(
+        definition,
+        AwsSecretResolver(
+            client_factory=lambda service, *, region_name=None: context.emulator.client(service)
+        ),
+    )
+    task = LocalTask(
+        context.client,
+        definition,
+        placement(context, f"{context.network}-worker-test"),
+        secrets=secrets,
+    )
+    task.start()
+    try:
+        task.wait_until_healthy(60)
+        yield task
+    finally:
+        task.stop(reason="test over")
+        task.remove()
+
+
+def test_the_worker_turns_healthy_on_its_heartbeat_and_runs_posted_jobs(
+    session: DevSession, worker: LocalTask
+) -> None:
+    # Healthy: queue-worker-healthcheck finds a fresh heartbeat from the queue loop.
+    container = worker.client.containers.get(worker.container_ids["worker"])
+    assert container.exec_run(["queue-worker-healthcheck"]).exit_code == 0
+    browser = requests.Session()
+    token = CSRF_TOKEN.search(browser.get(session.url, timeout=5).text)
+    assert token
+    started = time.monotonic()
+    browser.post(
+        session.url + "greetings",
+        data={"_token": token[1], "message": "Stored by the worker task"},
+        timeout=5,
+    )
+    while "Stored by the worker task" not in requests.get(session.url, timeout=5).text:
+        assert time.monotonic() - started < 30, "the worker did not store the greeting in 30s"
+        time.sleep(0.2)
+
+
+def test_the_worker_stops_cleanly_within_its_stop_timeout(worker: LocalTask) -> None:
+    container = worker.container_ids["worker"]
+    started = time.monotonic()
+    worker.stop(reason="a deployment replaces it")
+    stopped_after = time.monotonic() - started
+    state = worker.client.api.inspect_container(container)["State"]
+    # The image's stop signal (SIGQUIT, for php-fpm) makes queue:work finish the job in hand
+    # and exit 0, well before the stopTimeout (120 s) would SIGKILL it.
+    assert state["ExitCode"] == 0
+    assert stopped_after < worker.task.container("worker").stop_timeout_seconds
 
 
 @dataclass(frozen=True)
