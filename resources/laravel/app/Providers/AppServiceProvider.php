@@ -30,9 +30,10 @@ class AppServiceProvider extends ServiceProvider
 
     /**
      * Laravel 8's queue worker stops gracefully (the job in hand first) on SIGTERM only. The
-     * image's STOPSIGNAL is SIGQUIT, php-fpm's graceful stop, and ECS and Docker send it to every
-     * container of the image, the worker's too: without this the worker, PID 1, ignores it and
-     * is killed mid-job when the stop timeout ends.
+     * image's STOPSIGNAL is SIGQUIT, php-fpm's graceful stop, and Docker (the local runtime,
+     * compose) sends it to every container of the image, the worker's too; ECS documents
+     * SIGTERM. Without this the worker, PID 1, ignores SIGQUIT and is killed mid-job when the
+     * stop timeout ends; with it, either signal stops it gracefully.
      */
     public function quitOnSigquit(): void
     {
