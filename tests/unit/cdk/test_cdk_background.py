@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from laravel_infra.config import EnvironmentConfig, load_environment
+
+from parity.assembly.schedule import RateSchedule, parse_schedule
 
 from .cdk_assembly import (
     ENVIRONMENT_NAMES,
@@ -170,6 +173,10 @@ def test_the_rule_runs_schedule_run_every_minute(assembly: Assembly, env: str) -
     _, rule = only_resource(template, "AWS::Events::Rule")
     properties = rule["Properties"]
     assert properties["ScheduleExpression"] == "rate(1 minute)"
+    # The harness's reading of it: once a minute.
+    assert parse_schedule(properties["ScheduleExpression"]) == RateSchedule(
+        expression="rate(1 minute)", interval=timedelta(minutes=1)
+    )
     assert properties["State"] == "ENABLED"
     (target,) = properties["Targets"]
     assert target["Arn"] == (
