@@ -59,6 +59,7 @@ def test_db_host_is_the_local_mysql_against_the_aurora_endpoint(
     assert [row.where for row in rows] == [
         "migration/migrate DB_HOST",
         "webservice/laravel DB_HOST",
+        "workerservice/worker DB_HOST",
     ]
     for row in rows:
         assert row.field == "environment (the DB host)"
@@ -87,6 +88,7 @@ def test_images_are_local_asset_tags_against_ecr_uris_with_the_same_hash(
         "migration/migrate",
         "webservice/laravel",
         "webservice/nginx",
+        "workerservice/worker",
     ]
     for row in rows:
         repository, asset_hash = row.local.split(":")
@@ -110,9 +112,10 @@ def test_secrets_are_compared_by_source_never_by_value(
             f"arn:aws:ssm:{prod['region']}:{prod['account']}:parameter"
             f"{prod['mail_password_parameter_name']}"
         ),
+        "REDIS_PASSWORD": prod["redis_auth_secret_arn"],
     }
     rows = rows_of(inputs, "secret values")
-    for where in ("migration/migrate", "webservice/laravel"):
+    for where in ("migration/migrate", "webservice/laravel", "workerservice/worker"):
         deployed = {
             row.where.split()[1]: row.deployed for row in rows if row.where.startswith(where)
         }
@@ -149,6 +152,7 @@ def test_logs_go_to_docker_instead_of_cloudwatch(inputs: ParityInputs) -> None:
         "migration/migrate",
         "webservice/laravel",
         "webservice/nginx",
+        "workerservice/worker",
     ]
     for row in rows:
         assert "docker logs" in row.local
@@ -162,23 +166,53 @@ def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
         "migration executionRoleArn",
         "webservice taskRoleArn",
         "webservice executionRoleArn",
+        "workerservice taskRoleArn",
+        "workerservice executionRoleArn",
     ]
     for row in rows:
         assert row.local.startswith(("not assumed", "not used"))
         assert re.fullmatch(
-            r"IAM role \w+, created by Laravel-Prod-(Migration|Service)", row.deployed
+            r"IAM role \w+, created by Laravel-Prod-(Migration|Service|Worker)", row.deployed
         )
 
 
 def test_source_mounts_are_listed_only_for_dev_mode(inputs: ParityInputs) -> None:
     assert rows_of(inputs, "source mounts") == []
     rows = rows_of(inputs, "source mounts", source_mounts=True)
-    mounts = [row for row in rows if row.where == "laravel"]
-    assert "resources/laravel/app → /application/app (ro bind mount)" in {r.local for r in mounts}
-    assert all(row.deployed.startswith("none") for row in mounts)
-    added = [row for row in rows if row.where != "laravel"]
-    assert [row.where for row in added] == ["laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS"]
-    assert added[0].local.startswith("1 ")
+    # Every container of the app image gets them: the web app's and the queue worker.
+    for container in ("laravel", "worker"):
+        mounts = [row for row in rows if row.where == container]
+        assert "resources/laravel/app → /application/app (ro bind mount)" in {
+            r.local for r in mounts
+        }
+        assert all(row.deployed.startswith("none") for row in mounts)
+    added = [row for row in rows if row.where not in ("laravel", "worker")]
+    assert [row.where for row in added] == [
+        "laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS",
+        "worker environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS",
+    ]
+    assert all(row.local.startswith("1 ") for row in added)
+
+
+def test_redis_is_the_local_stand_in_against_the_elasticache_group(
+    inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
+) -> None:
+    (cache,) = inputs.local.caches
+    (row,) = rows_of(inputs, "Redis")
+    assert row.where == cache.logical_id
+    assert row.local == f"local Redis {cache.local_host}:6380, AUTH from the emulator"
+    assert row.deployed == (
+        "ElastiCache in Laravel-Prod-Migration, port 6380, TLS,"
+        " AUTH from secret laravel/prod/redis-auth"
+    )
+    # fargate-parity.toml declares the plain-TCP transport of the local Redis.
+    transport = [row for row in rows_of(inputs, "declared") if "REDIS_SCHEME" in row.where]
+    assert [r.where for r in transport] == [
+        "migration/migrate REDIS_SCHEME",
+        "webservice/laravel REDIS_SCHEME",
+        "workerservice/worker REDIS_SCHEME",
+    ]
+    assert all(r.local.startswith("tcp ") and r.deployed == "tls" for r in transport)
 
 
 def test_the_table_shows_every_row_without_reading_markup(inputs: ParityInputs) -> None:
@@ -222,7 +256,10 @@ def test_local_runs_replace_the_db_host_the_override_names(local_tasks: AppTasks
         secrets_file=Path("unused"),
     )
     placed = localrun.placement(context, local_tasks, "task")
-    assert dict(placed.environment_overrides) == {"DB_HOST": "parity-test-0000-mysql"}
+    assert dict(placed.environment_overrides) == {
+        "REDIS_SCHEME": "tcp",
+        "DB_HOST": "parity-test-0000-mysql",
+    }
     assert placed.environment_overrides == environment_overrides(
         local_tasks, db_host=context.db_host
     )

@@ -38,6 +38,7 @@ def pre_deploy(calls: list[tuple[str, ...]], environment: str) -> PreDeploySteps
                 f"Laravel-{environment.title()}-Service",
                 f"Laravel-{environment.title()}-Worker",
             ),
+            others=(f"Laravel-{environment.title()}-Scheduler",),
         ),
         check=lambda: calls.append(("check",)),
         diff=diff,
@@ -85,6 +86,7 @@ def test_success_runs_every_step_in_order(project_root: Path) -> None:
         ("deploy_stack", "Laravel-Qa-Worker"),
         ("wait_for_services", "Laravel-Qa-Service", "900"),
         ("wait_for_services", "Laravel-Qa-Worker", "900"),
+        ("deploy_stack", "Laravel-Qa-Scheduler"),
     ]
 
 
