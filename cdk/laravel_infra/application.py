@@ -11,16 +11,21 @@ from cdk_nag import AwsSolutionsChecks
 from laravel_infra.config import EnvironmentConfig
 from laravel_infra.stacks.ci_access import CiAccessStack
 from laravel_infra.stacks.migration import MigrationStack
+from laravel_infra.stacks.scheduler import SchedulerStack
 from laravel_infra.stacks.service import ServiceStack
+from laravel_infra.stacks.worker import WorkerStack
 
 
 def define_application(
     app: App, *, configs: Iterable[EnvironmentConfig], resources_dir: Path
 ) -> None:
-    """Add the Migration, Service and CiAccess stacks of each environment to ``app``."""
+    """Add each environment's stacks to ``app``, in deploy order, and its CiAccess stack."""
     for config in configs:
-        MigrationStack(app, config=config, resources_dir=resources_dir)
-        ServiceStack(app, config=config, resources_dir=resources_dir)
+        migration = MigrationStack(app, config=config, resources_dir=resources_dir)
+        cache = migration.redis.endpoint
+        ServiceStack(app, config=config, resources_dir=resources_dir, cache=cache)
+        WorkerStack(app, config=config, resources_dir=resources_dir, cache=cache)
+        SchedulerStack(app, config=config, resources_dir=resources_dir, cache=cache)
         CiAccessStack(app, config=config)
     # Findings fail synth; acknowledgments are copied into the templates as an audit trail.
     Validations.of(app).add_plugins(

@@ -54,6 +54,7 @@ class EnvironmentConfig:
     listener_host_headers: tuple[str, ...]
     listener_path_patterns: tuple[str, ...]
     desired_count: int
+    worker_desired_count: int
     cpu: int
     memory: int
     db_endpoint: str
@@ -61,6 +62,8 @@ class EnvironmentConfig:
     db_secret_arn: str
     app_key_secret_arn: str
     mail_password_parameter_name: str
+    redis_auth_secret_arn: str
+    redis_node_type: str
     log_retention_days: int
     github_repository: str
     github_environment: str
@@ -212,6 +215,7 @@ _FIELD_PARSERS: dict[str, Parser] = {
     "listener_host_headers": _list_of(_HOST_HEADER, min_items=0),
     "listener_path_patterns": _list_of(_ALB_PATH_PATTERN, min_items=0),
     "desired_count": _integer(low=1, high=1_000),
+    "worker_desired_count": _integer(low=1, high=1_000),
     "cpu": _one_of(tuple(FARGATE_MEMORY_BY_CPU)),
     "memory": _integer(low=512, high=122_880),
     "db_endpoint": _matching(r"[A-Za-z0-9]([A-Za-z0-9.-]{{0,251}}[A-Za-z0-9])?", "a DNS host name"),
@@ -220,6 +224,11 @@ _FIELD_PARSERS: dict[str, Parser] = {
     "app_key_secret_arn": _SECRET_ARN,
     "mail_password_parameter_name": _matching(
         r"/[A-Za-z0-9_./-]{{1,1010}}", "an SSM parameter name starting with /"
+    ),
+    # A plain-string secret: ElastiCache's AUTH token, which the app reads as REDIS_PASSWORD.
+    "redis_auth_secret_arn": _SECRET_ARN,
+    "redis_node_type": _matching(
+        r"cache\.[a-z0-9]+\.[a-z0-9]+", "an ElastiCache node type such as cache.t4g.micro"
     ),
     "log_retention_days": _one_of(LOG_RETENTION_DAYS),
     "github_repository": _matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/repository"),
@@ -234,6 +243,7 @@ _OPTIONAL_FIELDS: Mapping[str, object] = {
     "listener_host_headers": (),
     "listener_path_patterns": (),
     "github_oidc_provider_arn": None,
+    "worker_desired_count": 1,
 }
 
 

@@ -26,6 +26,14 @@ class AppNames:
         return f"{self.stack_prefix}-Service"
 
     @property
+    def worker_stack(self) -> str:
+        return f"{self.stack_prefix}-Worker"
+
+    @property
+    def scheduler_stack(self) -> str:
+        return f"{self.stack_prefix}-Scheduler"
+
+    @property
     def ci_access_stack(self) -> str:
         return f"{self.stack_prefix}-CiAccess"
 
@@ -36,6 +44,14 @@ class AppNames:
     @property
     def service_family(self) -> str:
         return f"laravel-{self.environment}-service"
+
+    @property
+    def worker_family(self) -> str:
+        return f"laravel-{self.environment}-worker"
+
+    @property
+    def scheduler_family(self) -> str:
+        return f"laravel-{self.environment}-scheduler"
 
     @property
     def migration_task_role(self) -> str:
@@ -52,6 +68,14 @@ class AppNames:
     @property
     def service_log_group(self) -> str:
         return f"/laravel/{self.environment}/service"
+
+    @property
+    def worker_log_group(self) -> str:
+        return f"/laravel/{self.environment}/worker"
+
+    @property
+    def scheduler_log_group(self) -> str:
+        return f"/laravel/{self.environment}/scheduler"
 
     @property
     def github_deploy_role(self) -> str:

@@ -5,6 +5,8 @@ is the migration; every ``AWS::ECS::Service`` of those stacks is a service to ru
 desired count and, behind a load balancer, the container and port its target group hits.
 Images are the assembly's Docker image assets, built locally with the same Dockerfile, context,
 target and build args CDK records, and tagged by asset hash.
+The endpoints of the environment's ElastiCache Redis resolve to their local stand-ins
+(``parity.assembly.caches``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parity.assembly.caches import RedisCache, redis_caches
 from parity.assembly.cloud import CloudAssembly, DockerImageAsset, StackArtifact, load_assembly
 from parity.assembly.intrinsics import LocalOverride, Resolver
 from parity.assembly.taskdef import (
@@ -85,6 +88,8 @@ class AppTasks:
     # Env values the user declared in fargate-parity.toml, applied to every container.
     environment_overrides: tuple[UserOverride, ...] = ()
     resolver: Resolver | None = None
+    # The environment's Redis caches, each of which gets a local stand-in.
+    caches: tuple[RedisCache, ...] = ()
 
     @property
     def task_definitions(self) -> tuple[TaskDefinition, ...]:
@@ -142,29 +147,39 @@ class AppTasks:
 
 @dataclass(frozen=True, kw_only=True)
 class DeployStacks:
-    """What a deploy deploys, in order: the migration stack, the gate, then every stack that
-    holds an ECS service (the migration stack excluded: it is already deployed)."""
+    """What a deploy deploys, in order: the migration stack, the gate, every stack that holds
+    an ECS service, then the environment's other stacks (an EventBridge rule that starts a
+    task, say: it should start the new task definition only once the services run it)."""
 
     migration: str
     services: tuple[str, ...]
+    others: tuple[str, ...] = ()
 
     @property
     def all(self) -> tuple[str, ...]:
-        return (self.migration, *self.services)
+        return (self.migration, *self.services, *self.others)
 
 
 def deploy_stacks(project_root: Path, env: str, assembly_dir: Path) -> DeployStacks:
     """The environment's stacks from the synthesized templates, without resolving anything."""
     environment = load_config(project_root).environment(env)
     assembly = load_assembly(assembly_dir)
-    service_stacks = tuple(
-        name
+    stacks = [
+        (name, stack)
         for name, stack in assembly.stacks.items()
-        if environment.selects(name)
-        and name != environment.migration.stack
-        and any(r.get("Type") == SERVICE_TYPE for r in stack.template.get("Resources", {}).values())
+        if environment.selects(name) and name != environment.migration.stack
+    ]
+    holds_service = {
+        name: any(
+            r.get("Type") == SERVICE_TYPE for r in stack.template.get("Resources", {}).values()
+        )
+        for name, stack in stacks
+    }
+    return DeployStacks(
+        migration=environment.migration.stack,
+        services=tuple(name for name, _ in stacks if holds_service[name]),
+        others=tuple(name for name, _ in stacks if not holds_service[name]),
     )
-    return DeployStacks(migration=environment.migration.stack, services=service_stacks)
 
 
 def environment_tasks(project_root: Path, env: str, assembly_dir: Path) -> AppTasks:
@@ -228,11 +243,20 @@ def load_app_tasks(
             f" {selector.stack!r}, not one of the environment's stacks ({', '.join(stacks)})"
         )
     region = _region(assembly, stacks)
+    caches = redis_caches(
+        Resolver.for_assembly(
+            assembly,
+            fallback_account=DEFAULT_LOCAL_ACCOUNT,
+            fallback_region=region,
+            overrides=overrides,
+        ),
+        stacks,
+    )
     resolver = Resolver.for_assembly(
         assembly,
         fallback_account=DEFAULT_LOCAL_ACCOUNT,
         fallback_region=region,
-        overrides=overrides,
+        overrides=(*overrides, *(override for cache in caches for override in cache.overrides())),
     )
     migration_stack = assembly.stack(selector.stack)
     migration = load_task_definition(
@@ -255,6 +279,7 @@ def load_app_tasks(
         database=environment.database,
         environment_overrides=tuple(o for o in environment.overrides if o.kind == "env"),
         resolver=resolver,
+        caches=caches,
     )
 
 

@@ -362,6 +362,35 @@ class _Evaluation:
                 f"{self.scope.name} {path}: Fn::ImportValue {export_name!r} ← {error}"
             ) from None
 
+    def get_stack_output(self, argument: Any, path: str) -> Any:
+        """CDK's cross-stack reference (instead of an export): another stack's output."""
+        if not isinstance(argument, dict) or not {"StackName", "OutputName"} <= set(argument):
+            raise self.error(
+                path,
+                f"Fn::GetStackOutput takes {{StackName, OutputName[, Region]}}, not "
+                f"{_show(argument)}",
+            )
+        stack = self.string(argument["StackName"], "Fn::GetStackOutput's StackName", path)
+        output = self.string(argument["OutputName"], "Fn::GetStackOutput's OutputName", path)
+        if stack not in self.resolver.scopes:
+            raise self.error(
+                path,
+                f"Fn::GetStackOutput reads stack {stack!r}, which is not in the assembly",
+                "synthesize the stack that holds it with the others",
+            )
+        outputs = self.resolver.scope(stack).template.get("Outputs", {})
+        if output not in outputs:
+            raise self.error(path, f"stack {stack} has no output {output!r}")
+        try:
+            return self.resolver.resolve(
+                outputs[output]["Value"], stack=stack, path=f"Outputs.{output}.Value"
+            )
+        except UnresolvableField as error:
+            # Name the reading field first, then the other stack's output that failed.
+            raise UnresolvableField(
+                f"{self.scope.name} {path}: Fn::GetStackOutput {stack}.{output} ← {error}"
+            ) from None
+
     # -- string functions ---------------------------------------------------------------
 
     def join(self, argument: Any, path: str) -> str:
@@ -469,6 +498,7 @@ _INTRINSICS: Mapping[str, Callable[[_Evaluation, Any, str], Any]] = {
     "Ref": _Evaluation.ref,
     "Fn::GetAtt": _Evaluation.get_att,
     "Fn::ImportValue": _Evaluation.import_value,
+    "Fn::GetStackOutput": _Evaluation.get_stack_output,
     "Fn::Join": _Evaluation.join,
     "Fn::Sub": _Evaluation.sub,
     "Fn::Select": _Evaluation.select,

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from parity.assembly.apptasks import AppTasks, environment_tasks
+from parity.assembly.caches import RedisCache
 from parity.assembly.cloud import DockerImageAsset
 from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import ContainerSpec, DependencyCondition, HealthCheck, TaskDefinition
@@ -44,6 +45,7 @@ from parity.runtime.overrides import (
 from parity.runtime.task import HOLDER
 from parity.secretvalue import SecretValue
 from parity.services.emulator import start_emulator
+from parity.services.redis import PASSWORD_VARIABLE, PORT_VARIABLE, REDIS_CONTEXT, redis_image_tag
 
 # compose passes the credentials as env, so the probe can read them inside the container.
 COMPOSE_DB_READY_PROBE = (
@@ -103,6 +105,8 @@ HEADER = """\
 # - The DB host -> the `{db}` service. Its image is ${{{variable}:-{db_image}}}, the variable
 #   `invoke dev` reads; where no registry answers, `invoke dev` builds the MariaDB stand-in
 #   (parity/assets/mysql) once: set {variable} to its tag.
+# - Each ElastiCache Redis -> a `redis-…` service built from parity/assets/redis, as
+#   `invoke dev` runs it: the template's port, the AUTH password in its env file, plain TCP.
 # - Images are the local asset tags (the CDK asset hash); `build:` builds them from
 #   resources/ with the Dockerfile and target the CDK asset uses.
 # - Not enforced by compose: `essential` (the others keep running when one exits) and
@@ -153,6 +157,8 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
         asset.local_image: _build(asset, project_root=project_root) for asset in tasks.image_assets
     }
     services: dict[str, Any] = {DB_SERVICE: _database_service()}
+    for cache in tasks.caches:
+        _add(services, cache.local_host, _redis_service(cache))
     volumes: dict[str, Any] = {}
     front = _front_label(tasks)
     for kind, _, task in app_task_definitions(tasks):
@@ -164,6 +170,11 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
             volumes[_volume_name(kind, volume.name)] = {"labels": _labels(kind, volume.name)}
         for container in task.containers:
             service = _container_service(tasks, kind, task, container, holder=holder, builds=builds)
+            for cache in tasks.caches:
+                if cache.local_host in container.environment.values():
+                    service.setdefault("depends_on", {})[cache.local_host] = {
+                        "condition": "service_healthy"
+                    }
             if kind != MIGRATION and not container.depends_on:
                 # The migration gate: the service task starts only after a good migration.
                 gate = {tasks.watched_container: {"condition": MIGRATION_GATE}}
@@ -355,6 +366,29 @@ def _database_service() -> dict[str, Any]:
     }
 
 
+def _redis_service(cache: RedisCache) -> dict[str, Any]:
+    service: dict[str, Any] = {
+        "image": redis_image_tag(),
+        "build": {"context": _from_compose_dir(Path("parity") / "assets" / REDIS_CONTEXT.name)},
+        "environment": {PORT_VARIABLE: str(cache.port)},
+        "healthcheck": {
+            "test": ["CMD", "redis-healthcheck"],
+            "interval": "1s",
+            "timeout": "3s",
+            "retries": 30,
+            "start_period": "0s",
+        },
+        "labels": {
+            MANAGED_LABEL: "true",
+            SCOPE_LABEL: Scope.COMPOSE.value,
+            CONTAINER_LABEL: cache.local_host,
+        },
+    }
+    if cache.auth_token is not None:
+        service["env_file"] = [_from_compose_dir(ENV_FILES_DIR / f"{cache.local_host}.env")]
+    return service
+
+
 def _build(asset: DockerImageAsset, *, project_root: Path) -> dict[str, Any]:
     """The CDK asset's build, from the repository's resources/ instead of the staged copy."""
     dockerfile = project_root / ASSET_SOURCE_DIR / asset.dockerfile
@@ -425,7 +459,10 @@ def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, 
     """Compose service → the env its env file holds: each container's secrets, resolved the way
     ``invoke dev`` resolves them (dev values seeded into the embedded emulator), and the MySQL
     service's credentials (the ones the app reads)."""
-    values = load_or_create(project_root / SECRETS_FILE, demand_of(tasks.task_definitions))
+    auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
+    values = load_or_create(
+        project_root / SECRETS_FILE, demand_of(tasks.task_definitions, extra=auth_tokens)
+    )
     emulator = start_emulator(EmulatorKind.MOTO, region=tasks.region, port=0)
     try:
         seed(
@@ -438,10 +475,15 @@ def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, 
             by_name=True,  # as invoke dev: the emulator holds them under their names
         )
         resolved = [resolve_task_secrets(task, resolver) for task in tasks.task_definitions]
+        caches = {
+            cache.local_host: {PASSWORD_VARIABLE: resolver.fetch(cache.auth_token)}
+            for cache in tasks.caches
+            if cache.auth_token is not None
+        }
     finally:
         emulator.stop()
     database = database_settings(tasks, resolved[0], DEFAULT_DB_IMAGE)
-    files = {name: env for secrets in resolved for name, env in secrets.items() if env}
+    files = {name: env for secrets in [*resolved, caches] for name, env in secrets.items() if env}
     files[DB_SERVICE] = {
         "MYSQL_DATABASE": SecretValue(database.database),
         "MYSQL_USER": SecretValue(database.user),

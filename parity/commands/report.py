@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, environment_tasks
+from parity.assembly.caches import RedisCache
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
@@ -119,6 +120,29 @@ def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     watched = inputs.deployed.migration.container(inputs.deployed.watched_container)
     host = _environment_value(watched, db_host_variable(inputs.deployed))
     yield "database", local, f"{DEPLOYED_DATABASE} at {host}"
+
+
+def _redis(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    # The same construct has the same logical id in every environment.
+    deployed = {cache.logical_id: cache for cache in inputs.deployed.caches}
+    for cache in inputs.local.caches:
+        auth = "AUTH from the emulator" if cache.auth_token else "no AUTH"
+        local = f"local Redis {cache.local_host}:{cache.port}, {auth}"
+        counterpart = deployed.get(cache.logical_id)
+        yield (
+            cache.logical_id,
+            local,
+            MISSING if counterpart is None else _elasticache(counterpart),
+        )
+
+
+def _elasticache(cache: RedisCache) -> str:
+    described = [f"ElastiCache in {cache.stack}, port {cache.port}"]
+    if cache.transit_encryption:
+        described.append("TLS")
+    if cache.auth_token is not None:
+        described.append(f"AUTH from secret {cache.auth_token.name}")
+    return ", ".join(described)
 
 
 def _images(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
@@ -267,6 +291,7 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
     NamedOverride(name="DB host", field="environment (the DB host)", compare=_db_host),
     NamedOverride(name="database", field="the server the DB host names", compare=_database),
     NamedOverride(name="declared", field="environment (fargate-parity.toml)", compare=_declared),
+    NamedOverride(name="Redis", field="ElastiCache endpoint (GetAtt)", compare=_redis),
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
     NamedOverride(name="published port", field="portMappings", compare=_ports),

@@ -1,12 +1,15 @@
 """The deploy flow and the interface its two backends implement.
 
 ``deploy``: synth and checks, the diff, the migration stack, the migration gate, the service
-stack, then wait until the service is stable. ``migrate``: only the gate. The flow owns the
-rules; a backend (ECS for qa and prod, the local runtime for local) only carries out steps:
+stacks, wait until their services are stable, then the environment's other stacks.
+``migrate``: only the gate. The flow owns the rules; a backend (ECS for qa and prod, the local
+runtime for local) only carries out steps:
 
 * the exit code that counts is the watched container's; a container that never exited with a
   code (image pull error, task stopped first) fails the gate, it never passes it;
-* the service stack is deployed only after the gate passed;
+* the service stacks are deployed only after the gate passed, and the environment's other
+  stacks (those without an ECS service, such as a scheduled task's rule) only once the
+  services are stable;
 * a migration that outlives its timeout is stopped, and the deploy fails;
 * RunTask carries a client token derived from the environment, the task definition and the
   deploy id, so a retried RunTask of the same deploy starts no second task;
@@ -116,7 +119,7 @@ class PreDeploySteps:
     """Injected so the flow runs without the CDK CLI in tests."""
 
     synth: Callable[[], object]
-    # After synth: the migration stack and the service stacks, in deploy order.
+    # After synth: the migration stack, the service stacks and the others, in deploy order.
     stacks: Callable[[], DeployStacks]
     check: Callable[[], object]
     # The migrations check and the previous-release run; raises when the policy refuses.
@@ -172,6 +175,9 @@ def deploy(
         for stack in stacks.services:
             with step(f"waiting until the services of {stack} are stable"):
                 backend.wait_for_services(stack, timeout_s=options.service_timeout_s)
+        for stack in stacks.others:
+            with step(f"deploying {stack}"):
+                backend.deploy_stack(stack)
     return DeployReport(
         environment=options.environment,
         deploy_id=options.deploy_id,

@@ -4,6 +4,8 @@
 the migration task runs on Docker; "deploying" the service stack is a rolling
 replacement behind the local load balancer: the new task starts and turns healthy,
 traffic moves to it, and only then is the old task stopped (minimumHealthyPercent 100).
+The environment's stacks without an ECS service (a scheduled task's rule) have no local
+stand-in: "deploying" them does nothing.
 """
 
 from __future__ import annotations
@@ -98,8 +100,10 @@ class LocalBackend:
         if self._run is None or stack_name == self.tasks.migration_stack:
             self._prepare()
         services = [s for s in self.tasks.services if s.stack == stack_name]
-        if stack_name != self.tasks.migration_stack and not services:
-            raise DeployError(f"the local backend does not deploy {stack_name}: it runs no service")
+        if stack_name not in self.tasks.stacks:
+            raise DeployError(
+                f"the local backend does not deploy {stack_name}: not a stack of local"
+            )
         for service in services:
             self._replace(service)
 

@@ -1,4 +1,5 @@
-"""One bring-up for every local run: the assembly, the images, the emulator, the secrets, MySQL.
+"""One bring-up for every local run: the assembly, the images, the emulator, the secrets, MySQL
+and a local Redis for each ElastiCache Redis of the assembly.
 
 ``invoke dev``, ``invoke deploy --env local`` and the previous-release check all start the same
 way, in this order; only the scope (which labels the resources carry) and the ports differ.
@@ -28,6 +29,7 @@ from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
     build_app_images,
+    ensure_app_caches,
     ensure_app_database,
     ensure_network,
     run_id_for,
@@ -119,7 +121,7 @@ def bring_up(
     extra_tasks: tuple[TaskDefinition, ...] = (),
 ) -> LocalRun:
     """Start the emulator, seed and resolve every secret (of ``extra_tasks`` too: one-off
-    tasks), and make sure the app's MySQL runs.
+    tasks), and make sure the app's MySQL and a local Redis for each of its caches run.
 
     When a step fails, the emulator this call started is stopped before the error surfaces.
     """
@@ -142,6 +144,7 @@ def bring_up(
             certificates=built.certificates,
             host_port=db_port,
         )
+        ensure_app_caches(context, tasks, secrets, certificates=built.certificates)
     except BaseException:
         running.stop()
         raise

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity.assembly.secretref import SecretResolver, SecretService, resolve_secrets
+from parity.assembly.secretref import SecretRef, SecretResolver, SecretService, resolve_secrets
 from parity.assembly.taskdef import TaskDefinition
 from parity.errors import ConfigError
 from parity.secretvalue import SecretValue
@@ -37,16 +37,16 @@ class SecretDemand:
     ssm: frozenset[str] = frozenset()
 
 
-def demand_of(tasks: Iterable[TaskDefinition]) -> SecretDemand:
+def demand_of(tasks: Iterable[TaskDefinition], *, extra: Iterable[SecretRef] = ()) -> SecretDemand:
+    """What the tasks' containers read, and ``extra`` (the Redis caches' AUTH tokens)."""
     managed: dict[str, set[str | None]] = {}
     parameters: set[str] = set()
-    for task in tasks:
-        for container in task.containers:
-            for ref in container.secrets.values():
-                if ref.service is SecretService.SSM:
-                    parameters.add(ref.name)
-                else:
-                    managed.setdefault(ref.name, set()).add(ref.json_key)
+    refs = [ref for task in tasks for c in task.containers for ref in c.secrets.values()]
+    for ref in [*refs, *extra]:
+        if ref.service is SecretService.SSM:
+            parameters.add(ref.name)
+        else:
+            managed.setdefault(ref.name, set()).add(ref.json_key)
     return SecretDemand(
         secrets_manager={name: frozenset(keys) for name, keys in managed.items()},
         ssm=frozenset(parameters),

@@ -19,6 +19,7 @@ from docker.errors import NotFound
 from docker.models.containers import Container
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
+from parity.assembly.caches import RedisCache
 from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import ExtraCertificates
@@ -32,6 +33,7 @@ from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOu
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
 from parity.services.emulator import Emulator
+from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, start_redis
 
 MIGRATION_LOG_TAIL = 30
 
@@ -72,6 +74,8 @@ class ResolvedSecrets:
     """Every task definition's secret values, by logical id, fetched before any start."""
 
     by_task: Mapping[str, TaskSecrets]
+    # Each Redis cache's AUTH password (by logical id); None where it requires none.
+    caches: Mapping[str, SecretValue | None] = field(default_factory=dict)
 
     def of(self, task: TaskDefinition) -> TaskSecrets:
         return self.by_task[task.logical_id]
@@ -82,7 +86,8 @@ def seed_and_resolve(
 ) -> ResolvedSecrets:
     """Seed the dev values into the emulator, then resolve every secret, before any start."""
     definitions = (*tasks.task_definitions, *extra_tasks)
-    values = load_or_create(context.secrets_file, demand_of(definitions))
+    auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
+    values = load_or_create(context.secrets_file, demand_of(definitions, extra=auth_tokens))
     seed(
         values,
         secretsmanager=context.emulator.client("secretsmanager"),
@@ -96,7 +101,11 @@ def seed_and_resolve(
     return ResolvedSecrets(
         by_task={
             task.logical_id: resolve_task_secrets(task, resolver) for task in tasks.task_definitions
-        }
+        },
+        caches={
+            cache.logical_id: None if cache.auth_token is None else resolver.fetch(cache.auth_token)
+            for cache in tasks.caches
+        },
     )
 
 
@@ -158,6 +167,50 @@ def ensure_app_database(
         context,
         database_settings(tasks, secrets.of(tasks.migration), image),
         host_port=host_port,
+    )
+
+
+def ensure_app_caches(
+    context: LocalContext,
+    tasks: AppTasks,
+    secrets: ResolvedSecrets,
+    *,
+    certificates: ExtraCertificates,
+) -> list[Container]:
+    """A local Redis for each Redis cache of the assembly, on its port, with its password."""
+    if not tasks.caches:
+        return []
+    image = ensure_redis_image(context.client, certificates=certificates)
+    return [
+        ensure_cache(
+            context,
+            cache,
+            RedisSettings(image=image, port=cache.port, password=secrets.caches[cache.logical_id]),
+        )
+        for cache in tasks.caches
+    ]
+
+
+def ensure_cache(context: LocalContext, cache: RedisCache, settings: RedisSettings) -> Container:
+    """Reuse this run's Redis when it runs this image and answers with this password;
+    otherwise start it afresh."""
+    name = f"{context.network}-{cache.local_host}"
+    with contextlib.suppress(NotFound):
+        existing = context.client.containers.get(name)
+        if (
+            existing.status == "running"
+            and settings.image in existing.image.tags
+            and answers_ping(existing, settings)
+        ):
+            return existing
+        existing.remove(force=True, v=True)
+    return start_redis(
+        context.client,
+        settings,
+        name=name,
+        network=context.network,
+        aliases=[cache.local_host],
+        labels=context.labels,
     )
 
 

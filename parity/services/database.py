@@ -9,14 +9,11 @@ container on stdin (``parity.engine.secretinject``), never in its config.
 
 from __future__ import annotations
 
-import contextlib
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import pymysql
-from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from parity.config.settings import DEFAULT_DB_IMAGE, ExtraCertificates
@@ -27,12 +24,12 @@ from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.engine.secretinject import image_argv, start_with_secrets, wrapped_argv, wrapper_mount
 from parity.errors import NotReady
 from parity.secretvalue import SecretValue
+from parity.services.readiness import published_port, remove_quietly, wait_until_ready
 
 MARIADB_IMAGE = "fargate-parity/mariadb:bookworm"
 # The harness's own build context (package data): any app's local run can build it.
 MARIADB_CONTEXT = Path(__file__).parents[1] / "assets" / "mysql"
 READY_TIMEOUT_S = 90.0
-POLL_INTERVAL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -124,28 +121,16 @@ def credentials(settings: DatabaseSettings) -> dict[str, SecretValue]:
 def wait_for_login(container: Container, settings: DatabaseSettings, *, timeout_s: float) -> None:
     """Wait until the app's user can log in to its database through the loopback port, the
     way the app will; fail fast if the container exits."""
-    port = published_port(container)
-    deadline = time.monotonic() + timeout_s
-    last_error = "no answer yet"
-    while time.monotonic() < deadline:
-        container.reload()
-        state = container.attrs["State"]
-        if state["Status"] in {"exited", "dead"}:
-            tail = container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-            raise NotReady(
-                f"the local MySQL ({container.name}) exited with {state['ExitCode']} before "
-                f"it was ready: {tail}"
-            )
+    port = published_port(container, "3306/tcp")
+
+    def login() -> str | None:
         try:
             connect(container, settings, port=port, connect_timeout_s=2).close()
-            return
         except pymysql.MySQLError as error:
-            last_error = str(error.args[-1]) if error.args else type(error).__name__
-        time.sleep(POLL_INTERVAL_S)
-    raise NotReady(
-        f"the local MySQL ({container.name}) was not ready within {timeout_s:.0f}s "
-        f"({last_error}); see `docker logs {container.name}`"
-    )
+            return str(error.args[-1]) if error.args else type(error).__name__
+        return None
+
+    wait_until_ready(container, what="the local MySQL", probe=login, timeout_s=timeout_s)
 
 
 def connect(
@@ -160,21 +145,10 @@ def connect(
     root, who may create other schemas); statements commit as they run."""
     return pymysql.connect(
         host=LOOPBACK_ADDRESS,
-        port=port or published_port(container),
+        port=port or published_port(container, "3306/tcp"),
         user="root" if as_root else settings.user,
         password=settings.root_password if as_root else settings.password,
         database=settings.database,
         connect_timeout=connect_timeout_s,
         autocommit=True,
     )
-
-
-def published_port(container: Container, container_port: str = "3306/tcp") -> int:
-    container.reload()
-    bindings = container.attrs["NetworkSettings"]["Ports"][container_port]
-    return int(bindings[0]["HostPort"])
-
-
-def remove_quietly(container: Container) -> None:
-    with contextlib.suppress(NotFound, APIError):
-        container.remove(force=True, v=True)

@@ -1,4 +1,5 @@
-"""The app's existing secrets: the Aurora credentials, Laravel's APP_KEY and the mail password."""
+"""The app's existing secrets: the Aurora credentials, Laravel's APP_KEY, the mail password and
+the Redis AUTH token."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class ImportedAppSecrets(Construct):
         db_secret_arn: str,
         app_key_secret_arn: str,
         mail_password_parameter_name: str,
+        redis_auth_secret_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         # Partial ARNs (no random suffix): the same config works against the emulator, whose
@@ -30,4 +32,7 @@ class ImportedAppSecrets(Construct):
         )
         self.mail_password = ssm.StringParameter.from_secure_string_parameter_attributes(
             self, "MailPassword", parameter_name=mail_password_parameter_name
+        )
+        self.redis_auth_secret = secretsmanager.Secret.from_secret_partial_arn(
+            self, "RedisAuthSecret", redis_auth_secret_arn
         )

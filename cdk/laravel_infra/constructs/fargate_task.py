@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aws_cdk import Duration
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -71,6 +72,7 @@ def add_laravel_container(
     logging: ecs.LogDriver,
     command: list[str] | None = None,
     health_check: ecs.HealthCheck | None = None,
+    stop_timeout: Duration | None = None,
 ) -> ecs.ContainerDefinition:
     """An essential Laravel container: every task gets the same image, env and secrets."""
     return task_definition.add_container(
@@ -82,5 +84,6 @@ def add_laravel_container(
         secrets=dict(runtime.secrets),
         essential=True,
         health_check=health_check,
+        stop_timeout=stop_timeout,
         logging=logging,
     )

@@ -1,1 +1,1 @@
-"""The three stacks per environment: Migration, Service and CiAccess."""
+"""The stacks per environment: Migration, Service, Worker, Scheduler and CiAccess."""

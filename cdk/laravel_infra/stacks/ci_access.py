@@ -36,7 +36,13 @@ class CiAccessStack(Stack):
             migration_family=names.migration_family,
             migration_role_names=(names.migration_task_role, names.migration_execution_role),
             migration_log_group_name=names.migration_log_group,
-            readable_stack_names=(names.migration_stack, names.service_stack),
+            # ensure_idle reads every app stack's status; the deploy reads their outputs.
+            readable_stack_names=(
+                names.migration_stack,
+                names.service_stack,
+                names.worker_stack,
+                names.scheduler_stack,
+            ),
         )
 
         CfnOutput(self, "DeployRoleArn", value=deploy.role.role_arn)

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Environment, Stack
+from aws_cdk import CfnOutput, Duration, Environment, Stack
 from constructs import Construct
 
 from laravel_infra import spec
 from laravel_infra.config import EnvironmentConfig
+from laravel_infra.constructs.app_service import AppService
 from laravel_infra.constructs.image import AppImage
 from laravel_infra.constructs.listener_route import ExistingListenerRoute
 from laravel_infra.constructs.task_security_group import TaskSecurityGroup
-from laravel_infra.constructs.web_service import WebService
 from laravel_infra.constructs.web_task import WebTask
 from laravel_infra.naming import AppNames
-from laravel_infra.stacks.laravel_task_inputs import add_laravel_task_inputs
+from laravel_infra.stacks.laravel_task_inputs import add_cache_reader_inputs
+
+# Covers php-fpm's start period plus nginx waiting for it, before ALB health checks count.
+HEALTH_CHECK_GRACE_PERIOD = Duration.seconds(60)
 
 
 class ServiceStack(Stack):
     """Deployed only after the migration gate passed."""
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig, resources_dir: Path) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        resources_dir: Path,
+        cache: spec.CacheEndpoint,
+    ) -> None:
         names = AppNames(config.name)
         super().__init__(
             scope,
@@ -29,11 +39,12 @@ class ServiceStack(Stack):
             env=Environment(account=config.account, region=config.region),
             description=f"Laravel ({config.name}): Fargate service (nginx + php-fpm)",
         )
-        inputs = add_laravel_task_inputs(
+        network, inputs = add_cache_reader_inputs(
             self,
             config=config,
             resources_dir=resources_dir,
             log_group_name=names.service_log_group,
+            cache=cache,
         )
         nginx_image = AppImage(
             self, "NginxImage", resources_dir=resources_dir, build=spec.NGINX_IMAGE
@@ -51,24 +62,26 @@ class ServiceStack(Stack):
         security = TaskSecurityGroup(
             self,
             "TaskSecurity",
-            vpc=inputs.network.vpc,
+            vpc=network.vpc,
             description=f"Laravel {config.name} web service",
             db_security_group_id=config.db_security_group_id,
+            cache_security_group_id=cache.security_group_id,
         )
-        web = WebService(
+        web = AppService(
             self,
             "WebService",
-            vpc=inputs.network.vpc,
+            vpc=network.vpc,
             cluster_name=config.cluster_name,
-            subnets=inputs.network.private_subnets,
+            subnets=network.private_subnets,
             security_group=security.security_group,
             task_definition=task.task_definition,
             desired_count=config.desired_count,
+            health_check_grace_period=HEALTH_CHECK_GRACE_PERIOD,
         )
         ExistingListenerRoute(
             self,
             "ListenerRoute",
-            vpc=inputs.network.vpc,
+            vpc=network.vpc,
             listener_arn=config.listener_arn,
             listener_security_group_id=config.listener_security_group_id,
             priority=config.listener_rule_priority,

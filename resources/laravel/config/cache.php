@@ -4,7 +4,7 @@ use Illuminate\Support\Str;
 
 return [
 
-    // Stateless containers: per-request array cache.
+    // Redis in the task definitions (CACHE_DRIVER); a per-request array cache otherwise.
     'default' => env('CACHE_DRIVER', 'array'),
 
     'stores' => [
@@ -17,6 +17,12 @@ return [
         'file' => [
             'driver' => 'file',
             'path' => storage_path('framework/cache/data'),
+        ],
+
+        'redis' => [
+            'driver' => 'redis',
+            'connection' => 'cache',
+            'lock_connection' => 'cache',
         ],
 
     ],

@@ -4,8 +4,9 @@ use Illuminate\Support\Str;
 
 return [
 
-    // Stateless: no session middleware runs; the array driver keeps anything
-    // that asks for a session in memory for one request.
+    // Redis in the task definitions (SESSION_DRIVER): the greeting form's CSRF token and
+    // its "queued" notice live in the session. The array driver keeps a session for one
+    // request only.
     'driver' => env('SESSION_DRIVER', 'array'),
 
     'lifetime' => env('SESSION_LIFETIME', 120),

@@ -40,6 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.emulator]
 EMULATOR = HarnessSettings.from_environ().emulator
 
 WEB = "webservice"
+WORKER = "workerservice"  # Laravel-Local-Worker's service: no load balancer
 ASSET_LINK = re.compile(r'src="(/build/assets/[^"]+\.js)"')
 RUNNING = "JavaScript is running (fargate-parity-assets-v1)"
 PAGE_BACKGROUND = "rgb(245, 247, 250)"
@@ -103,9 +104,9 @@ def test_the_migration_exited_zero_before_any_service_container_started(
     service_starts = [
         e
         for e in lifecycle_events
-        if container_of(e) in {"laravel", "nginx"} and e["Action"] == "start"
+        if container_of(e) in {"laravel", "nginx", "worker"} and e["Action"] == "start"
     ]
-    assert {container_of(e) for e in service_starts} == {"laravel", "nginx"}
+    assert {container_of(e) for e in service_starts} == {"laravel", "nginx", "worker"}
     assert all(e["timeNano"] > migrate_exits[0]["timeNano"] for e in service_starts)
 
 
@@ -135,6 +136,96 @@ def test_in_a_browser_the_built_javascript_runs_and_the_css_applies(
     assets = [url for url in requested if url.endswith((".js", ".css"))]
     assert len(assets) == 2
     assert all(url.startswith(session.url + "build/assets/") for url in assets), assets
+
+
+CSRF_TOKEN = re.compile(r'name="_token" value="([^"]+)"')
+
+
+def artisan(session: DevSession, *arguments: str) -> str:
+    """``php artisan …`` in the service's Laravel container, with its env and secrets (an
+    exec's env is never stored), as a worker or the scheduler task would run it."""
+    web = session.running(WEB).service.task
+    secrets = {
+        name: value.reveal() for name, value in session.run.secrets.of(web)["laravel"].items()
+    }
+    result = running(session, "laravel").exec_run(
+        ["php", "artisan", *arguments], environment=secrets, user="www-data"
+    )
+    output = result.output.decode(errors="replace")
+    assert result.exit_code == 0, output
+    return output
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(session: DevSession) -> None:
+    refused = requests.post(session.url + "greetings", data={"message": "x"}, timeout=5)
+    assert refused.status_code == 419
+
+
+def test_the_scheduled_heartbeat_shows_in_healthz(session: DevSession) -> None:
+    artisan(session, "schedule:run")
+    health = requests.get(session.url + "healthz", timeout=5).json()
+    assert health["status"] == "ok"
+    last_run = datetime.fromisoformat(health["scheduler"]["last_run"])
+    assert abs((datetime.now(UTC) - last_run).total_seconds()) < 120
+
+
+@pytest.fixture(scope="module")
+def worker(session: DevSession) -> LocalTask:
+    """The Worker stack's service task, which ``invoke dev`` runs as one more service."""
+    (task,) = session.running(WORKER).tasks
+    return task
+
+
+def test_the_worker_turns_healthy_on_its_heartbeat_and_runs_posted_jobs(
+    session: DevSession, worker: LocalTask
+) -> None:
+    # Healthy: queue-worker-healthcheck finds a fresh heartbeat from the queue loop.
+    container = worker.client.containers.get(worker.container_ids["worker"])
+    assert container.exec_run(["queue-worker-healthcheck"]).exit_code == 0
+    browser = requests.Session()
+    token = CSRF_TOKEN.search(browser.get(session.url, timeout=5).text)
+    assert token
+    started = time.monotonic()
+    browser.post(
+        session.url + "greetings",
+        data={"_token": token[1], "message": "Stored by the worker task"},
+        timeout=5,
+    )
+    while "Stored by the worker task" not in requests.get(session.url, timeout=5).text:
+        assert time.monotonic() - started < 30, "the worker did not store the greeting in 30s"
+        time.sleep(0.2)
+
+
+def test_the_worker_stops_cleanly_within_its_stop_timeout(worker: LocalTask) -> None:
+    container = worker.container_ids["worker"]
+    started = time.monotonic()
+    worker.stop(reason="a deployment replaces it")
+    stopped_after = time.monotonic() - started
+    state = worker.client.api.inspect_container(container)["State"]
+    # The image's stop signal (SIGQUIT, for php-fpm) makes queue:work finish the job in hand
+    # and exit 0, well before the stopTimeout (120 s) would SIGKILL it.
+    assert state["ExitCode"] == 0
+    assert stopped_after < worker.task.container("worker").stop_timeout_seconds
+
+
+def test_a_posted_greeting_waits_in_redis_until_a_worker_runs_the_job(
+    session: DevSession, worker: LocalTask
+) -> None:
+    worker.stop(reason="the job must wait for a worker")  # after the worker tests above
+    browser = requests.Session()
+    token = CSRF_TOKEN.search(browser.get(session.url, timeout=5).text)
+    assert token
+    posted = browser.post(
+        session.url + "greetings",
+        data={"_token": token[1], "message": "Queued through Redis"},
+        timeout=5,
+    )
+    assert posted.status_code == 200
+    assert "Greeting queued" in posted.text
+    # Stored by the job, not by the request: nothing shows before a worker took it.
+    assert "Queued through Redis" not in posted.text
+    artisan(session, "queue:work", "redis", "--once", "--stop-when-empty")
+    assert "Queued through Redis" in requests.get(session.url, timeout=5).text
 
 
 @dataclass(frozen=True)
@@ -222,6 +313,7 @@ def test_secret_values_come_from_the_emulator_and_stay_out_of_docker(
         "DB_USERNAME": aurora["username"],
         "APP_KEY": stored["secretsmanager"]["laravel/local/app-key"],
         "MAIL_PASSWORD": stored["ssm"]["/laravel/local/mail-password"],
+        "REDIS_PASSWORD": stored["secretsmanager"]["laravel/local/redis-auth"],
     }
     digests = probed_environments["laravel"].secret_digests
     assert digests == {

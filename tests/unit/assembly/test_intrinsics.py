@@ -325,6 +325,60 @@ def test_an_import_nobody_exports_is_an_error(local_resolver: Resolver) -> None:
     )
 
 
+# -- Fn::GetStackOutput: CDK's cross-stack references without exports ----------------------
+
+
+def stack_output(stack: str, output: str) -> dict[str, Any]:
+    return {
+        "Fn::GetStackOutput": {"StackName": stack, "Region": LOCAL_REGION, "OutputName": output}
+    }
+
+
+def test_get_stack_output_resolves_the_other_stacks_output(local_resolver: Resolver) -> None:
+    db_host = stack_output("Laravel-Local-Shared", "DbHost")
+    assert local_resolver.resolve(db_host, stack="Laravel-Local-Service", path="F") == "127.0.0.1"
+
+
+def test_get_stack_output_error_names_the_reading_field_and_the_output(
+    project_assembly: CloudAssembly,
+) -> None:
+    bare = Resolver.for_assembly(
+        project_assembly, fallback_account=LOCAL_ACCOUNT, fallback_region=LOCAL_REGION
+    )
+    with pytest.raises(UnresolvableField) as caught:
+        bare.resolve(
+            stack_output("Laravel-Local-Shared", "DbHost"), stack="Laravel-Local-Service", path="F"
+        )
+    assert str(caught.value) == (
+        "Laravel-Local-Service F: Fn::GetStackOutput Laravel-Local-Shared.DbHost ←"
+        " Laravel-Local-Shared Outputs.DbHost.Value:"
+        ' cannot resolve {"Fn::GetAtt": ["AuroraCluster", "Endpoint.Address"]}'
+        " (resource type AWS::RDS::DBCluster) — add a local override for"
+        " Fn::GetAtt AuroraCluster.Endpoint.Address in stack Laravel-Local-Shared"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argument", "complaint"),
+    [
+        (stack_output("Laravel-Local-Db", "DbHost"),
+         "Fn::GetStackOutput reads stack 'Laravel-Local-Db', which is not in the assembly"
+         " — synthesize the stack that holds it with the others"),
+        (stack_output("Laravel-Local-Shared", "Nope"),
+         "stack Laravel-Local-Shared has no output 'Nope'"),
+        ({"Fn::GetStackOutput": {"StackName": "Laravel-Local-Shared"}},
+         "Fn::GetStackOutput takes {StackName, OutputName[, Region]}"),
+    ],
+)  # fmt: skip
+def test_get_stack_output_errors(
+    local_resolver: Resolver, argument: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(UnresolvableField) as caught:
+        local_resolver.resolve(argument, stack="Laravel-Local-Service", path="F")
+    assert str(caught.value).startswith("Laravel-Local-Service F: ")
+    assert complaint in str(caught.value)
+
+
 def test_an_unknown_stack_lists_the_stacks(local_resolver: Resolver) -> None:
     with pytest.raises(UnresolvableField, match=r"'Web' is not in the assembly \(stacks: Lar"):
         local_resolver.resolve("x", stack="Web", path="F")

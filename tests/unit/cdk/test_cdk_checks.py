@@ -12,7 +12,7 @@ from laravel_infra.config import load_environment
 
 from .cdk_assembly import ENVIRONMENT_NAMES, ENVIRONMENTS_DIR, Assembly, read_json, stack_name
 
-STACK_KINDS = ("Migration", "Service", "CiAccess")
+STACK_KINDS = ("Migration", "Service", "Worker", "Scheduler", "CiAccess")
 # The only findings this app acknowledges; anything else must be fixed, not suppressed.
 ACKNOWLEDGED_RULES = re.compile(
     r"AwsSolutions-ECS2"

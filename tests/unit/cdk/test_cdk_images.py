@@ -78,6 +78,7 @@ def test_a_source_change_changes_the_hash(
     ("build", "health_check_script"),
     [
         (spec.LARAVEL_IMAGE, spec.LARAVEL_HEALTH_CHECK_SCRIPT),
+        (spec.LARAVEL_IMAGE, spec.WORKER_HEALTH_CHECK_SCRIPT),
         (spec.NGINX_IMAGE, spec.NGINX_HEALTH_CHECK_SCRIPT),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -47,9 +48,9 @@ def policy_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_three_stacks_per_environment(assembly: Assembly, env: str) -> None:
+def test_five_stacks_per_environment(assembly: Assembly, env: str) -> None:
     artifacts = assembly.manifest()["artifacts"]
-    for kind in ("Migration", "Service", "CiAccess"):
+    for kind in ("Migration", "Service", "Worker", "Scheduler", "CiAccess"):
         artifact = artifacts[stack_name(env, kind)]
         assert artifact["type"] == "aws:cloudformation:stack"
         config = config_of(env)
@@ -256,9 +257,12 @@ def test_migration_outputs_are_what_run_task_needs(assembly: Assembly, env: str)
     config = config_of(env)
     template = migration_template(assembly, env)
     task_id, _ = only_resource(template, "AWS::ECS::TaskDefinition")
-    group_id, _ = only_resource(template, "AWS::EC2::SecurityGroup")
+    group_id = next(
+        k for k in resources_of_type(template, "AWS::EC2::SecurityGroup") if k.startswith("Task")
+    )
     log_group_id, _ = only_resource(template, "AWS::Logs::LogGroup")
-    assert output_values(template) == {
+    published = {k: v for k, v in output_values(template).items() if k.startswith("Publish")}
+    assert {k: v for k, v in output_values(template).items() if k not in published} == {
         "ClusterName": config.cluster_name,
         "TaskDefinitionArn": {"Ref": task_id},
         "SubnetIds": ",".join(config.private_subnet_ids),
@@ -268,13 +272,35 @@ def test_migration_outputs_are_what_run_task_needs(assembly: Assembly, env: str)
         "LogStreamPrefix": "migration",
         "AssignPublicIp": "DISABLED",
     }
+    # CDK publishes what the other stacks read through Fn::GetStackOutput: the Redis endpoint
+    # and the Redis group (stable values; no export to hold up an update).
+    redis_id, _ = only_resource(template, "AWS::ElastiCache::ReplicationGroup")
+    redis_group_id = next(
+        k for k in resources_of_type(template, "AWS::EC2::SecurityGroup") if k.startswith("Redis")
+    )
+    assert sorted(map(json.dumps, published.values())) == sorted(
+        map(
+            json.dumps,
+            [
+                {"Fn::GetAtt": [redis_id, "PrimaryEndPoint.Address"]},
+                {"Fn::GetAtt": [redis_id, "PrimaryEndPoint.Port"]},
+                {"Fn::GetAtt": [redis_group_id, "GroupId"]},
+            ],
+        )
+    )
 
 
 def test_migration_task_reaches_the_database(assembly: Assembly, env: str) -> None:
     config = config_of(env)
     template = migration_template(assembly, env)
-    group_id, _ = only_resource(template, "AWS::EC2::SecurityGroup")
-    (ingress,) = resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+    group_id = next(
+        k for k in resources_of_type(template, "AWS::EC2::SecurityGroup") if k.startswith("Task")
+    )
+    (ingress,) = [
+        rule
+        for rule in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == config.db_security_group_id
+    ]
     assert ingress["Properties"]["GroupId"] == config.db_security_group_id
     assert ingress["Properties"]["SourceSecurityGroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}
     assert (ingress["Properties"]["FromPort"], ingress["Properties"]["ToPort"]) == (3306, 3306)
@@ -365,7 +391,7 @@ def test_deploy_role_is_least_privilege(assembly: Assembly, env: str) -> None:
             "cloudformation:DescribeStacks",
             [
                 f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name(env, kind)}/*"
-                for kind in ("Migration", "Service")
+                for kind in ("Migration", "Scheduler", "Service", "Worker")
             ],
             None,
         ),

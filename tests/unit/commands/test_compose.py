@@ -68,9 +68,18 @@ def test_the_export_is_deterministic(local_tasks: AppTasks, rendered: str) -> No
 
 
 def test_the_holder_owns_the_task_namespace_and_publishes_on_loopback_only(
-    services: dict[str, Any],
+    services: dict[str, Any], local_tasks: AppTasks
 ) -> None:
-    assert set(services) == {"webservice-holder", "migrate", "laravel", "nginx", DB_SERVICE}
+    (cache,) = local_tasks.caches
+    assert set(services) == {
+        "webservice-holder",
+        "migrate",
+        "laravel",
+        "nginx",
+        "worker",
+        DB_SERVICE,
+        cache.local_host,
+    }
     assert services["webservice-holder"]["ports"] == [f"{LOOPBACK_ADDRESS}:8080:8080"]
     for name in ("laravel", "nginx"):
         assert services[name]["network_mode"] == "service:webservice-holder"
@@ -172,7 +181,7 @@ def test_the_db_host_is_the_mysql_service_with_a_configurable_image(
     services: dict[str, Any],
 ) -> None:
     with_db_host = [s for s in services.values() if "DB_HOST" in s.get("environment", {})]
-    assert len(with_db_host) == 2
+    assert len(with_db_host) == 3  # migrate, laravel, worker
     assert all(service["environment"]["DB_HOST"] == DB_SERVICE for service in with_db_host)
     database = services[DB_SERVICE]
     assert database["image"] == f"${{{DB_IMAGE_VARIABLE}:-mysql:8.0}}"
@@ -243,15 +252,21 @@ def test_a_value_compose_would_change_is_refused_without_showing_it(tmp_path: Pa
 
 def test_env_files_hold_what_invoke_dev_resolves(local_tasks: AppTasks, tmp_path: Path) -> None:
     files = env_file_values(tmp_path, local_tasks)
-    assert set(files) == {"migrate", "laravel", DB_SERVICE}
+    (cache,) = local_tasks.caches
+    assert set(files) == {"migrate", "laravel", "worker", DB_SERVICE, cache.local_host}
     stored = json.loads((tmp_path / ".local" / "secrets.json").read_text())
     credentials = stored["secretsmanager"]["laravel/local/aurora"]
-    for service in ("migrate", "laravel"):
+    for service in ("migrate", "laravel", "worker"):
         values = {name: value.reveal() for name, value in files[service].items()}
         assert values["DB_USERNAME"] == credentials["username"]
         assert values["DB_PASSWORD"] == credentials["password"]
         assert values["APP_KEY"] == stored["secretsmanager"]["laravel/local/app-key"]
         assert values["MAIL_PASSWORD"] == stored["ssm"]["/laravel/local/mail-password"]
+        # The app's password is the one the local Redis requires: the AuthToken's secret.
+        assert values["REDIS_PASSWORD"] == stored["secretsmanager"]["laravel/local/redis-auth"]
+    assert {name: value.reveal() for name, value in files[cache.local_host].items()} == {
+        "REDIS_PASSWORD": stored["secretsmanager"]["laravel/local/redis-auth"]
+    }
     database = {name: value.reveal() for name, value in files[DB_SERVICE].items()}
     assert database == {
         "MYSQL_DATABASE": "laravel",
@@ -271,7 +286,26 @@ def compose_cli() -> list[str] | None:
     return [standalone] if standalone is not None else None
 
 
-def test_the_compose_cli_accepts_the_file(rendered: str, tmp_path: Path) -> None:
+def test_each_redis_is_a_service_built_from_the_stand_in(
+    services: dict[str, Any], local_tasks: AppTasks
+) -> None:
+    (cache,) = local_tasks.caches
+    redis = services[cache.local_host]
+    assert redis["build"] == {"context": "../parity/assets/redis"}
+    assert redis["image"].startswith("fargate-parity/redis:bookworm-")
+    assert redis["environment"] == {"REDIS_PORT": "6380"}
+    assert redis["env_file"] == [f"../.local/compose/{cache.local_host}.env"]
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-healthcheck"]
+    for name in ("migrate", "laravel"):
+        assert services[name]["environment"]["REDIS_HOST"] == cache.local_host
+        assert services[name]["environment"]["REDIS_PORT"] == "6380"
+        assert services[name]["environment"]["REDIS_SCHEME"] == "tcp"
+        assert services[name]["depends_on"][cache.local_host] == {"condition": "service_healthy"}
+
+
+def test_the_compose_cli_accepts_the_file(
+    rendered: str, tmp_path: Path, local_tasks: AppTasks
+) -> None:
     cli = compose_cli()
     if cli is None:
         pytest.skip("neither `docker compose` nor docker-compose is installed")
@@ -279,9 +313,11 @@ def test_the_compose_cli_accepts_the_file(rendered: str, tmp_path: Path) -> None
     compose_file = tmp_path / COMPOSE_FILE
     compose_file.write_text(rendered)
     (tmp_path / "resources").symlink_to(PROJECT_ROOT / "resources")
+    (tmp_path / "parity").symlink_to(PROJECT_ROOT / "parity")
     env_dir = tmp_path / ".local" / "compose"
     env_dir.mkdir(parents=True)
-    for service in ("migrate", "laravel", DB_SERVICE):
+    services = ("migrate", "laravel", "worker", DB_SERVICE)
+    for service in (*services, *(c.local_host for c in local_tasks.caches)):
         (env_dir / f"{service}.env").write_text("PLACEHOLDER=1\n")
     result = subprocess.run(
         [*cli, "-f", str(compose_file), "config"],

@@ -61,6 +61,7 @@ def test_db_host_is_the_local_mysql_against_the_aurora_endpoint(
     assert [row.where for row in rows] == [
         "migration/migrate DB_HOST",
         "webservice/laravel DB_HOST",
+        "workerservice/worker DB_HOST",
     ]
     for row in rows:
         assert row.field == "environment (the DB host)"
@@ -89,6 +90,7 @@ def test_images_are_local_asset_tags_against_ecr_uris_with_the_same_hash(
         "migration/migrate",
         "webservice/laravel",
         "webservice/nginx",
+        "workerservice/worker",
     ]
     for row in rows:
         repository, asset_hash = row.local.split(":")
@@ -112,9 +114,10 @@ def test_secrets_are_compared_by_source_never_by_value(
             f"arn:aws:ssm:{prod['region']}:{prod['account']}:parameter"
             f"{prod['mail_password_parameter_name']}"
         ),
+        "REDIS_PASSWORD": prod["redis_auth_secret_arn"],
     }
     rows = rows_of(inputs, "secret values")
-    for where in ("migration/migrate", "webservice/laravel"):
+    for where in ("migration/migrate", "webservice/laravel", "workerservice/worker"):
         deployed = {
             row.where.split()[1]: row.deployed for row in rows if row.where.startswith(where)
         }
@@ -151,6 +154,7 @@ def test_logs_go_to_docker_instead_of_cloudwatch(inputs: ParityInputs) -> None:
         "migration/migrate",
         "webservice/laravel",
         "webservice/nginx",
+        "workerservice/worker",
     ]
     for row in rows:
         assert "docker logs" in row.local
@@ -164,23 +168,53 @@ def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
         "migration executionRoleArn",
         "webservice taskRoleArn",
         "webservice executionRoleArn",
+        "workerservice taskRoleArn",
+        "workerservice executionRoleArn",
     ]
     for row in rows:
         assert row.local.startswith(("not assumed", "not used"))
         assert re.fullmatch(
-            r"IAM role \w+, created by Laravel-Prod-(Migration|Service)", row.deployed
+            r"IAM role \w+, created by Laravel-Prod-(Migration|Service|Worker)", row.deployed
         )
 
 
 def test_source_mounts_are_listed_only_for_dev_mode(inputs: ParityInputs) -> None:
     assert rows_of(inputs, "source mounts") == []
     rows = rows_of(inputs, "source mounts", source_mounts=True)
-    mounts = [row for row in rows if row.where == "laravel"]
-    assert "resources/laravel/app → /application/app (ro bind mount)" in {r.local for r in mounts}
-    assert all(row.deployed.startswith("none") for row in mounts)
-    added = [row for row in rows if row.where != "laravel"]
-    assert [row.where for row in added] == ["laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS"]
-    assert added[0].local.startswith("1 ")
+    # Every container of the app image gets them: the web app's and the queue worker.
+    for container in ("laravel", "worker"):
+        mounts = [row for row in rows if row.where == container]
+        assert "resources/laravel/app → /application/app (ro bind mount)" in {
+            r.local for r in mounts
+        }
+        assert all(row.deployed.startswith("none") for row in mounts)
+    added = [row for row in rows if row.where not in ("laravel", "worker")]
+    assert [row.where for row in added] == [
+        "laravel environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS",
+        "worker environment.PHP_OPCACHE_VALIDATE_TIMESTAMPS",
+    ]
+    assert all(row.local.startswith("1 ") for row in added)
+
+
+def test_redis_is_the_local_stand_in_against_the_elasticache_group(
+    inputs: ParityInputs, environment_files: dict[str, dict[str, Any]]
+) -> None:
+    (cache,) = inputs.local.caches
+    (row,) = rows_of(inputs, "Redis")
+    assert row.where == cache.logical_id
+    assert row.local == f"local Redis {cache.local_host}:6380, AUTH from the emulator"
+    assert row.deployed == (
+        "ElastiCache in Laravel-Prod-Migration, port 6380, TLS,"
+        " AUTH from secret laravel/prod/redis-auth"
+    )
+    # fargate-parity.toml declares the plain-TCP transport of the local Redis.
+    transport = [row for row in rows_of(inputs, "declared") if "REDIS_SCHEME" in row.where]
+    assert [r.where for r in transport] == [
+        "migration/migrate REDIS_SCHEME",
+        "webservice/laravel REDIS_SCHEME",
+        "workerservice/worker REDIS_SCHEME",
+    ]
+    assert all(r.local.startswith("tcp ") and r.deployed == "tls" for r in transport)
 
 
 def test_the_vite_dev_server_is_listed_only_for_hot_mode_which_implies_source_mounts(
@@ -192,7 +226,9 @@ def test_the_vite_dev_server_is_listed_only_for_hot_mode_which_implies_source_mo
         inputs, "source mounts", source_mounts=True
     )
     rows = rows_of(inputs, "Vite dev server", hot=True)
-    server, *mounts, polling, interval, hot_file = rows
+    server = rows[0]
+    by_where = {row.where: row for row in rows}
+    mounts = [row for row in rows if row.where == "vite" and "bind mount" in row.local]
     assert server.where == "vite"
     assert "http://127.0.0.1:5173" in server.local
     assert "the assets stage of Dockerfile-laravel" in server.local
@@ -201,10 +237,15 @@ def test_the_vite_dev_server_is_listed_only_for_hot_mode_which_implies_source_mo
         "resources/laravel/resources/js → /app/resources/js (ro bind mount)",
         "resources/laravel/resources/css → /app/resources/css (ro bind mount)",
     }
-    assert (polling.where, polling.local) == ("vite environment.CHOKIDAR_USEPOLLING", "1")
-    assert interval.where == "vite environment.CHOKIDAR_INTERVAL"
-    assert hot_file.where == "laravel /application/public/hot"
-    assert hot_file.local.startswith(".local/hot → /application/public/hot (ro bind mount)")
+    assert by_where["vite environment.CHOKIDAR_USEPOLLING"].local == "1"
+    assert "vite environment.CHOKIDAR_INTERVAL" in by_where
+    # Every container that runs the app image gets the hot file: the web's and the worker's.
+    hot_files = [row for row in rows if row.where.endswith(" /application/public/hot")]
+    assert {row.where for row in hot_files} >= {"laravel /application/public/hot"}
+    assert all(
+        row.local.startswith(".local/hot → /application/public/hot (ro bind mount)")
+        for row in hot_files
+    )
     assert all(row.deployed.startswith("none:") for row in rows)
     hot = inputs.dev.require_hot()
     other = dataclasses.replace(inputs.dev, hot=dataclasses.replace(hot, port=5200))
@@ -261,7 +302,10 @@ def test_local_runs_replace_the_db_host_the_override_names(local_tasks: AppTasks
         secrets_file=Path("unused"),
     )
     placed = localrun.placement(context, local_tasks, "task")
-    assert dict(placed.environment_overrides) == {"DB_HOST": "parity-test-0000-mysql"}
+    assert dict(placed.environment_overrides) == {
+        "REDIS_SCHEME": "tcp",
+        "DB_HOST": "parity-test-0000-mysql",
+    }
     assert placed.environment_overrides == environment_overrides(
         local_tasks, db_host=context.db_host
     )

@@ -47,6 +47,7 @@ def pre_deploy(
                 f"Laravel-{environment.title()}-Service",
                 f"Laravel-{environment.title()}-Worker",
             ),
+            others=(f"Laravel-{environment.title()}-Scheduler",),
         ),
         check=lambda: calls.append(("check",)),
         release_checks=release_checks or (lambda: calls.append(("release_checks",))),
@@ -92,6 +93,7 @@ def test_success_runs_every_step_in_order(project_root: Path) -> None:
         ("deploy_stack", "Laravel-Qa-Worker"),
         ("wait_for_services", "Laravel-Qa-Service", "900"),
         ("wait_for_services", "Laravel-Qa-Worker", "900"),
+        ("deploy_stack", "Laravel-Qa-Scheduler"),
     ]
 
 

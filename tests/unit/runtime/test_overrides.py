@@ -57,7 +57,8 @@ def test_hot_mode_mounts_the_hot_file_into_every_app_container_only(
     with_hot = dev_mode_bind_mounts(PROJECT_ROOT, local_tasks, dev, hot=hot)
     assert plain == service_bind_mounts(PROJECT_ROOT, local_tasks, dev)
     app = {name for names in app_containers(local_tasks).values() for name in names}
-    assert set(with_hot) == app == {"laravel"}, "nginx sees it through volumesFrom"
+    # The web's php-fpm and the worker run the app image; nginx sees it through volumesFrom.
+    assert set(with_hot) == app == {"laravel", "worker"}
     for name in app:
         (added,) = set(with_hot[name]) - set(plain[name])
         assert added.host_path == PROJECT_ROOT / HOT_FILE
@@ -69,7 +70,7 @@ def test_hot_mode_mounts_the_hot_file_into_every_app_container_only(
 def test_the_hot_file_goes_into_the_app_containers_of_every_service(
     local_tasks: AppTasks, dev: DevConfig, hot: HotConfig
 ) -> None:
-    (service,) = local_tasks.services
+    service = local_tasks.service("webservice")
     worker = dataclasses.replace(
         service,
         name="Worker1A2B3C4D",

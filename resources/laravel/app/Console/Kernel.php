@@ -13,7 +13,9 @@ class Kernel extends ConsoleKernel
      */
     protected function schedule(Schedule $schedule)
     {
-        //
+        // withoutOverlapping() holds its lock in the cache (Redis), so two scheduler tasks
+        // that overlap never run the command twice at once.
+        $schedule->command('app:heartbeat')->everyMinute()->withoutOverlapping();
     }
 
     /**

@@ -19,14 +19,15 @@ class Kernel extends HttpKernel
     ];
 
     /**
-     * The app is stateless (no sessions, no cookies), so the "web" group has no
-     * session/cookie/CSRF middleware. Add StartSession, EncryptCookies and
-     * VerifyCsrfToken back here (and set SESSION_DRIVER) if you add forms.
+     * The greeting form needs a session (Redis, SESSION_DRIVER) for its CSRF token and its
+     * notice. /healthz opts out of the session group (routes/web.php): load balancer probes
+     * must not create sessions.
      *
      * @var array<string, array<int, class-string|string>>
      */
     protected $middlewareGroups = [
         'web' => [
+            ...self::SESSION_MIDDLEWARE,
             \Illuminate\Routing\Middleware\SubstituteBindings::class,
         ],
 
@@ -38,6 +39,19 @@ class Kernel extends HttpKernel
     /**
      * @var array<string, class-string|string>
      */
+    /**
+     * The web group's session middleware, which /healthz skips.
+     *
+     * @var array<int, class-string>
+     */
+    public const SESSION_MIDDLEWARE = [
+        \Illuminate\Cookie\Middleware\EncryptCookies::class,
+        \Illuminate\Cookie\Middleware\AddQueuedCookiesToResponse::class,
+        \Illuminate\Session\Middleware\StartSession::class,
+        \Illuminate\View\Middleware\ShareErrorsFromSession::class,
+        \Illuminate\Foundation\Http\Middleware\VerifyCsrfToken::class,
+    ];
+
     protected $routeMiddleware = [
         'bindings' => \Illuminate\Routing\Middleware\SubstituteBindings::class,
         'cache.headers' => \Illuminate\Http\Middleware\SetCacheHeaders::class,

@@ -4,6 +4,8 @@ namespace App\Support;
 
 use Illuminate\Database\DatabaseManager;
 use Illuminate\Database\Migrations\Migrator;
+use Illuminate\Support\Carbon;
+use Illuminate\Support\Facades\Redis;
 use Throwable;
 
 class Health
@@ -59,7 +61,52 @@ class Health
             return 'pending migrations: '.implode(', ', $pending);
         }
 
+        if ($this->usesRedis() && ! $this->redisAnswers()) {
+            return 'redis unreachable';
+        }
+
         return null;
+    }
+
+    /**
+     * When the scheduler last ran (its heartbeat row), as ISO 8601; null before its first run.
+     */
+    public function schedulerLastRun(): ?string
+    {
+        try {
+            $beat = $this->db->connection()->table('heartbeats')
+                ->where('name', 'scheduler')
+                ->value('beat_at');
+        } catch (Throwable $e) {
+            return null; // the table comes with a migration; healthz reports pending ones
+        }
+
+        return $beat === null ? null : Carbon::parse($beat, 'UTC')->toIso8601String();
+    }
+
+    /**
+     * The cache, the sessions or the queue are in Redis (as the task definitions set them).
+     */
+    private function usesRedis(): bool
+    {
+        return in_array('redis', [
+            config('cache.default'),
+            config('session.driver'),
+            config('queue.default'),
+        ], true);
+    }
+
+    private function redisAnswers(): bool
+    {
+        try {
+            Redis::connection()->ping();
+
+            return true;
+        } catch (Throwable $e) {
+            logger()->warning('healthz: redis: '.$e->getMessage());
+
+            return false;
+        }
     }
 
     /**

@@ -16,6 +16,17 @@
                 <li class="greeting greeting--empty">No greetings yet.</li>
             @endforelse
         </ul>
+        <form id="greeting-form" method="post" action="{{ route('greetings.store', [], false) }}">
+            @csrf
+            <input name="message" maxlength="255" required placeholder="Say hello" aria-label="Greeting">
+            <button type="submit">Queue greeting</button>
+        </form>
+        @if (session('status'))
+            <p id="queued" class="status">{{ session('status') }}</p>
+        @endif
+        @error('message')
+            <p id="invalid" class="status">{{ $message }}</p>
+        @enderror
         <p id="js-status" class="status">JavaScript has not run.</p>
         <footer>
             Laravel {{ app()->version() }} &middot; PHP {{ PHP_VERSION }} &middot; {{ config('app.env') }}

@@ -1,4 +1,4 @@
-"""The Fargate service on the existing cluster."""
+"""A Fargate service of the app on the existing cluster: the web service and the queue worker."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from constructs import Construct
 # A new task must turn healthy before an old one stops; a failing deployment rolls back.
 MIN_HEALTHY_PERCENT = 100
 MAX_HEALTHY_PERCENT = 200
-# Covers php-fpm's start period plus nginx waiting for it, before ALB health checks count.
-HEALTH_CHECK_GRACE_PERIOD = Duration.seconds(60)
 
 
-class WebService(Construct):
-    """Runs the web task on the existing cluster, in private subnets, with no public IP."""
+class AppService(Construct):
+    """Runs one task definition on the existing cluster, in private subnets, with no public IP.
+
+    ``health_check_grace_period`` is for a service behind a load balancer (ECS rejects it
+    otherwise): how long ECS ignores the target group's health checks after a task starts.
+    """
 
     def __init__(
         self,
@@ -28,6 +30,7 @@ class WebService(Construct):
         security_group: ec2.ISecurityGroup,
         task_definition: ecs.FargateTaskDefinition,
         desired_count: int,
+        health_check_grace_period: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.cluster = ecs.Cluster.from_cluster_attributes(
@@ -42,7 +45,7 @@ class WebService(Construct):
             min_healthy_percent=MIN_HEALTHY_PERCENT,
             max_healthy_percent=MAX_HEALTHY_PERCENT,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            health_check_grace_period=HEALTH_CHECK_GRACE_PERIOD,
+            health_check_grace_period=health_check_grace_period,
             vpc_subnets=subnets,
             security_groups=[security_group],
             assign_public_ip=False,
