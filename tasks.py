@@ -266,14 +266,23 @@ def migrate(
     name="run-task",
     help={
         "name": "the task definition: its family, logical id or one of its containers",
-        "env": "the environment (runs locally: local)",
+        "env": "the environment: local runs it on Docker, qa and prod through ECS RunTask",
         "emulator": EMULATOR_HELP,
+        "confirm": "required on prod: you reviewed the command",
+        "timeout": "seconds before the task is stopped (default 1800)",
     },
 )
-def run_task(c: Context, name: str, env: str = "local", emulator: str = "") -> None:
-    """Run any task definition of the app once, with its own env and secrets, and exit with its
-    watched container's code; `invoke run-task NAME -- COMMAND…` replaces that container's
-    command."""
+def run_task(
+    c: Context,
+    name: str,
+    env: str = "local",
+    emulator: str = "",
+    confirm: bool = False,
+    timeout: int = 1800,
+) -> None:
+    """Run any task definition of the app once, with its own env and secrets, stream its logs
+    and exit with its watched container's code; `invoke run-task NAME -- COMMAND…` replaces that
+    container's command (on qa/prod: RunTask's command override, on the deployed revision)."""
     from parity.deploy.runtask import RunTaskRequest
     from parity.deploy.runtask import run_task as run_once
 
@@ -283,6 +292,8 @@ def run_task(c: Context, name: str, env: str = "local", emulator: str = "") -> N
             environment=env,
             command=words_after_dashes(),
             emulator=emulator,
+            confirm=confirm,
+            timeout_s=float(timeout),
         )
         code = run_once(project(), request)
     if code != 0:

@@ -11,6 +11,7 @@ The endpoints of the environment's ElastiCache Redis resolve to their local stan
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -117,32 +118,94 @@ class AppTasks:
         known = ", ".join(service.name for service in self.services) or "none"
         raise ConfigError(f"no ECS service {name!r} in {self.env} (services: {known})")
 
+    def choose(self, selector: str) -> TaskChoice:
+        """The task definition ``selector`` names (family, logical id or container)."""
+        choice = choose_task(self.assembly, self.stacks, selector, env=self.env)
+        is_migration = (choice.stack, choice.logical_id) == (
+            self.migration_stack,
+            self.migration.logical_id,
+        )
+        return dataclasses.replace(choice, is_migration=is_migration)
+
     def load_task(self, selector: str) -> tuple[str, TaskDefinition]:
         """Any task definition of the environment's stacks, by family, logical id or the
         name of a container it runs; (stack, task definition)."""
         if self.resolver is None:
             raise ConfigError("this task list was built without a resolver; load it from cdk.out")
-        matches = [
-            (stack, logical_id)
-            for stack in self.stacks
-            for logical_id, properties in _task_definitions(self.assembly.stack(stack).template)
-            if selector == logical_id
-            or selector == properties.get("Family")
-            or selector in _container_names(properties)
-        ]
-        if len(matches) != 1:
-            described = ", ".join(
-                f"{logical_id} (family {props.get('Family')})"
-                for stack in self.stacks
-                for logical_id, props in _task_definitions(self.assembly.stack(stack).template)
-            )
-            count = "no" if not matches else f"{len(matches)}"
-            raise ConfigError(
-                f"{count} task definitions match {selector!r} in {self.env}; name one by family,"
-                f" logical id or container (task definitions: {described or 'none'})"
-            )
-        stack, logical_id = matches[0]
-        return stack, load_task_definition(self.resolver, stack=stack, logical_id=logical_id)
+        choice = self.choose(selector)
+        return choice.stack, load_task_definition(
+            self.resolver, stack=choice.stack, logical_id=choice.logical_id
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskChoice:
+    """A task definition of the assembly, as its template names it (nothing resolved)."""
+
+    stack: str
+    logical_id: str
+    containers: tuple[str, ...]  # in the template's order
+    essential: tuple[str, ...]
+    # Whether it is the environment's migration task (its watched container is the gate's).
+    is_migration: bool = False
+
+    def watched_container(self, selector: str) -> str | None:
+        """The chosen container, else the first essential one; None for the migration task
+        without a chosen container (the gate's watched container counts)."""
+        if selector in self.containers:
+            return selector
+        if self.is_migration:
+            return None
+        return self.essential[0] if self.essential else self.containers[0]
+
+
+def choose_task(
+    assembly: CloudAssembly, stacks: tuple[str, ...], selector: str, *, env: str
+) -> TaskChoice:
+    """The one task definition of ``stacks`` whose logical id, family or a container name is
+    ``selector``; an error listing them all otherwise."""
+    matches = [
+        (stack, logical_id, properties)
+        for stack in stacks
+        for logical_id, properties in _task_definitions(assembly.stack(stack).template)
+        if selector == logical_id
+        or selector == properties.get("Family")
+        or selector in _container_names(properties)
+    ]
+    if len(matches) != 1:
+        described = ", ".join(
+            f"{logical_id} (family {props.get('Family')})"
+            for stack in stacks
+            for logical_id, props in _task_definitions(assembly.stack(stack).template)
+        )
+        count = "no" if not matches else f"{len(matches)}"
+        raise ConfigError(
+            f"{count} task definitions match {selector!r} in {env}; name one by family,"
+            f" logical id or container (task definitions: {described or 'none'})"
+        )
+    stack, logical_id, properties = matches[0]
+    containers = [c for c in properties.get("ContainerDefinitions", []) if isinstance(c, dict)]
+    return TaskChoice(
+        stack=stack,
+        logical_id=logical_id,
+        containers=tuple(str(c.get("Name")) for c in containers),
+        essential=tuple(str(c.get("Name")) for c in containers if c.get("Essential", True)),
+    )
+
+
+def environment_task_choice(
+    project_root: Path, env: str, assembly_dir: Path, selector: str
+) -> TaskChoice:
+    """``choose_task`` among ``env``'s stacks as fargate-parity.toml selects them."""
+    environment = load_config(project_root).environment(env)
+    assembly = load_assembly(assembly_dir)
+    stacks = tuple(name for name in assembly.stacks if environment.selects(name))
+    choice = choose_task(assembly, stacks, selector, env=env)
+    migration = environment.migration
+    is_migration = choice.stack == migration.stack and choice.logical_id == _migration_task_id(
+        assembly.stack(migration.stack), migration
+    )
+    return dataclasses.replace(choice, is_migration=is_migration)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -196,7 +196,17 @@ class AwsApi:
         assign_public_ip: str,
         client_token: str,
         started_by: str,
+        command_overrides: Mapping[str, Sequence[str]] | None = None,
     ) -> TaskState:
+        """Start one Fargate task; ``command_overrides`` replaces named containers' commands."""
+        extra: dict[str, Any] = {}
+        if command_overrides:
+            extra["overrides"] = {
+                "containerOverrides": [
+                    {"name": name, "command": list(command)}
+                    for name, command in command_overrides.items()
+                ]
+            }
         with aws_errors("ecs:RunTask"):
             response = self._ecs.run_task(
                 cluster=cluster,
@@ -212,10 +222,37 @@ class AwsApi:
                 },
                 clientToken=client_token,
                 startedBy=started_by,
+                **extra,
             )
         if not response.get("tasks"):
             raise DeployError(f"ecs:RunTask started no task: {_failures(response)}")
         return _task_state(response["tasks"][0])
+
+    def stack_resource_id(self, *, stack: str, logical_id: str) -> str:
+        """The physical id of one resource of a deployed stack (a task definition's ARN)."""
+        with aws_errors("cloudformation:DescribeStackResource"):
+            try:
+                response = self._cloudformation.describe_stack_resource(
+                    StackName=stack, LogicalResourceId=logical_id
+                )
+            except ClientError as error:
+                if _code(error) == "ValidationError":
+                    raise DeployError(
+                        f"stack {stack} has no deployed resource {logical_id}"
+                        f" ({_message(error)}); deploy it first"
+                    ) from None
+                raise
+        return str(response["StackResourceDetail"]["PhysicalResourceId"])
+
+    def container_log_options(self, task_definition: str) -> Mapping[str, Mapping[str, str]]:
+        """Per container of the task definition, its awslogs options (group, stream prefix)."""
+        with aws_errors("ecs:DescribeTaskDefinition"):
+            response = self._ecs.describe_task_definition(taskDefinition=task_definition)
+        return {
+            container["name"]: dict(container.get("logConfiguration", {}).get("options", {}))
+            for container in response["taskDefinition"].get("containerDefinitions", [])
+            if container.get("logConfiguration", {}).get("logDriver") == "awslogs"
+        }
 
     def describe_task(self, *, cluster: str, task_arn: str) -> TaskState:
         with aws_errors("ecs:DescribeTasks"):

@@ -169,9 +169,21 @@ class MigrationTarget:
             log_stream_prefix=outputs["log_stream_prefix"],
         )
 
-    def log_stream(self, task_id: str) -> str:
+    @property
+    def logs(self) -> TaskLogs:
+        return TaskLogs(group=self.log_group, stream_prefix=self.log_stream_prefix)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskLogs:
+    """Where the awslogs driver writes a container's lines."""
+
+    group: str
+    stream_prefix: str
+
+    def stream(self, *, container: str, task_id: str) -> str:
         """The awslogs driver's stream name: ``<prefix>/<container>/<task id>``."""
-        return f"{self.log_stream_prefix}/{self.watched_container}/{task_id}"
+        return f"{self.stream_prefix}/{container}/{task_id}"
 
 
 class LogFollower:
@@ -222,6 +234,8 @@ class EcsBackend:
         self._clock = clock or SystemClock()
         self._polling = polling
         self._target: MigrationTarget | None = None
+        # Task definitions other than the migration's (one-off runs): where their logs go.
+        self._logs: dict[str, TaskLogs] = {}
 
     def ensure_idle(self) -> None:
         for name in self._stacks():
@@ -248,6 +262,25 @@ class EcsBackend:
             watched_container=self._target.watched_container,
         )
 
+    def one_off_task(
+        self, *, stack: str, logical_id: str, watched_container: str, command: tuple[str, ...]
+    ) -> MigrationTask:
+        """A deployed task definition of the environment, run once like the migration: in the
+        migration's cluster and network, with ``command`` replacing the watched container's."""
+        arn = self._api.stack_resource_id(stack=stack, logical_id=logical_id)
+        options = self._api.container_log_options(arn).get(watched_container)
+        if not options or "awslogs-group" not in options:
+            raise DeployError(
+                f"container {watched_container} of {arn} logs nowhere CloudWatch can stream"
+                " from; give it the awslogs driver"
+            )
+        self._logs[arn] = TaskLogs(
+            group=options["awslogs-group"], stream_prefix=options.get("awslogs-stream-prefix", "")
+        )
+        return MigrationTask(
+            task_definition=arn, watched_container=watched_container, command=command
+        )
+
     def start_migration(self, task: MigrationTask, *, client_token: str) -> MigrationRun:
         target = self._migration_target()
         started = self._api.run_task(
@@ -258,6 +291,7 @@ class EcsBackend:
             assign_public_ip=target.assign_public_ip,
             client_token=client_token,
             started_by=STARTED_BY,
+            command_overrides={task.watched_container: task.command} if task.command else None,
         )
         return MigrationRun(task_id=started.arn, task=task)
 
@@ -266,8 +300,11 @@ class EcsBackend:
     ) -> MigrationOutcome | None:
         target = self._migration_target()
         watched = run.task.watched_container
+        where = self._logs.get(run.task.task_definition, target.logs)
         logs = LogFollower(
-            self._api, group=target.log_group, stream=target.log_stream(_task_id(run))
+            self._api,
+            group=where.group,
+            stream=where.stream(container=watched, task_id=_task_id(run)),
         )
         deadline = self._clock.monotonic() + timeout_s
         intervals = self._polling.intervals()

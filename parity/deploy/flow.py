@@ -26,7 +26,7 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -55,6 +55,8 @@ class MigrationTask:
 
     task_definition: str  # ECS: the task definition ARN; local: any id that changes with it
     watched_container: str
+    # Replaces the watched container's command (RunTask's containerOverrides); () keeps it.
+    command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,7 +167,7 @@ def deploy(
         with step(f"diffing {options.environment} against what is deployed"):
             changes = pre_deploy.diff()
         console.print(changes, markup=False, highlight=False, soft_wrap=True)
-        _require_confirmation(options, action="deploying", review="the diff above")
+        require_confirmation(options, action="deploying", review="the diff above")
         with step(f"deploying {stacks.migration}"):
             backend.deploy_stack(stacks.migration)
         gate = run_migration_gate(backend, options)
@@ -189,7 +191,7 @@ def deploy(
 def migrate(options: DeployOptions, *, backend: DeployBackend, project_root: Path) -> GateResult:
     """Only the gate: run the migration task that is deployed now, and judge it."""
     check_environment(project_root, options.environment)
-    _require_confirmation(options, action="running migrations", review="the pending migrations")
+    require_confirmation(options, action="running migrations", review="the pending migrations")
     with deploy_lock(options.environment, lock_dir=project_root / LOCK_DIR):
         _ensure_idle(backend, options.environment)
         return run_migration_gate(backend, options)
@@ -200,15 +202,66 @@ def run_migration_gate(backend: DeployBackend, options: DeployOptions) -> GateRe
     exited 0. On failure the last log lines and the stop reason are printed first."""
     with step("reading the migration task definition"):
         task = backend.migration_task()
+    finished = run_task_once(backend, options, task, what="migration task")
+    short_id = finished.short_id
+    timeout_s = options.migration_timeout_s
+    if finished.outcome is None:
+        raise MigrationFailed(
+            f"the migration did not finish within {timeout_s:.0f}s; task {short_id} was"
+            " stopped and the service left untouched"
+        )
+    failure = gate_failure(finished.outcome, watched_container=task.watched_container)
+    if failure is not None:
+        finished.print_failure()
+        raise MigrationFailed(
+            f"migration failed: {failure} (task {short_id}); the service was left untouched"
+        )
+    note(f"migration gate passed: {task.watched_container} exited 0")
+    return GateResult(run=finished.run, outcome=finished.outcome, duration_s=finished.duration_s)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinishedTask:
+    """One task run to its end, or stopped at its timeout (``outcome`` None)."""
+
+    run: MigrationRun
+    outcome: MigrationOutcome | None
+    duration_s: float
+    what: str
+    recent_lines: tuple[str, ...]
+
+    @property
+    def short_id(self) -> str:
+        return self.run.task_id.rsplit("/", 1)[-1]
+
+    def exit_code(self) -> int | None:
+        """The watched container's exit code; None when it never exited with one."""
+        if self.outcome is None:
+            return None
+        watched = self.outcome.containers.get(self.run.task.watched_container)
+        return None if watched is None else watched.exit_code
+
+    def print_failure(self) -> None:
+        stop_reason = None if self.outcome is None else self.outcome.stop_reason
+        _print_failure(
+            self.recent_lines, what=f"{self.what} {self.short_id}", stop_reason=stop_reason
+        )
+
+
+def run_task_once(
+    backend: DeployBackend, options: DeployOptions, task: MigrationTask, *, what: str
+) -> FinishedTask:
+    """Start ``task`` with this deploy's client token, stream its logs until the watched
+    container exits, and stop it (printing its last lines) when it outlives the timeout."""
     token = client_token(
         environment=options.environment,
         task_definition=task.task_definition,
         deploy_id=options.deploy_id,
     )
-    with step(f"starting the migration task ({task.task_definition})"):
+    with step(f"starting the {what} ({task.task_definition})"):
         run = backend.start_migration(task, client_token=token)
     short_id = run.task_id.rsplit("/", 1)[-1]
-    note(f"migration task {short_id}: the gate watches {task.watched_container}")
+    note(f"{what} {short_id}: the exit code of {task.watched_container} counts")
     recent_lines: deque[str] = deque(maxlen=FAILURE_LOG_LINES)
 
     def show(container: str, line: str) -> None:
@@ -217,24 +270,19 @@ def run_migration_gate(backend: DeployBackend, options: DeployOptions) -> GateRe
 
     timeout_s = options.migration_timeout_s
     started = time.monotonic()
-    with step(f"running migration task {short_id} (timeout {timeout_s:.0f}s)"):
+    with step(f"running {what} {short_id} (timeout {timeout_s:.0f}s)"):
         outcome = backend.wait_for_migration(run, timeout_s=timeout_s, on_log=show)
         if outcome is None:
-            reason = f"migration timed out after {timeout_s:.0f}s (deploy {options.deploy_id})"
+            reason = f"{what} timed out after {timeout_s:.0f}s (deploy {options.deploy_id})"
             backend.stop_migration(run, reason=reason)
-            _print_failure(recent_lines, short_id=short_id, stop_reason=reason)
-            raise MigrationFailed(
-                f"the migration did not finish within {timeout_s:.0f}s; task {short_id} was"
-                " stopped and the service left untouched"
-            )
-        failure = gate_failure(outcome, watched_container=task.watched_container)
-        if failure is not None:
-            _print_failure(recent_lines, short_id=short_id, stop_reason=outcome.stop_reason)
-            raise MigrationFailed(
-                f"migration failed: {failure} (task {short_id}); the service was left untouched"
-            )
-    note(f"migration gate passed: {task.watched_container} exited 0")
-    return GateResult(run=run, outcome=outcome, duration_s=time.monotonic() - started)
+            _print_failure(recent_lines, what=f"{what} {short_id}", stop_reason=reason)
+    return FinishedTask(
+        run=run,
+        outcome=outcome,
+        duration_s=time.monotonic() - started,
+        what=what,
+        recent_lines=tuple(recent_lines),
+    )
 
 
 def gate_failure(outcome: MigrationOutcome, *, watched_container: str) -> str | None:
@@ -272,7 +320,7 @@ def _ensure_idle(backend: DeployBackend, environment: str) -> None:
         backend.ensure_idle()
 
 
-def _require_confirmation(options: DeployOptions, *, action: str, review: str) -> None:
+def require_confirmation(options: DeployOptions, *, action: str, review: str) -> None:
     if options.environment in CONFIRMATION_REQUIRED and not options.confirm:
         raise ConfigError(
             f"{action} on {options.environment} needs an explicit --confirm; review"
@@ -280,13 +328,13 @@ def _require_confirmation(options: DeployOptions, *, action: str, review: str) -
         )
 
 
-def _print_failure(lines: deque[str], *, short_id: str, stop_reason: str | None) -> None:
+def _print_failure(lines: Sequence[str], *, what: str, stop_reason: str | None) -> None:
     if lines:
-        console.print(f"last {len(lines)} log lines of migration task {short_id}:")
+        console.print(f"last {len(lines)} log lines of {what}:")
         for line in lines:
             console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     else:
-        console.print(f"migration task {short_id} wrote no log lines")
+        console.print(f"{what} wrote no log lines")
     console.print(
         f"stop reason: {stop_reason or 'none given'}", markup=False, highlight=False, soft_wrap=True
     )

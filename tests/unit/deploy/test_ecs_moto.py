@@ -28,7 +28,7 @@ from parity.deploy.flow import (
     gate_failure,
     run_migration_gate,
 )
-from parity.errors import MigrationFailed
+from parity.errors import DeployError, MigrationFailed
 from parity.services.emulator import EMULATOR_CREDENTIALS, Emulator, start_emulator
 
 from .conftest import QA_STACKS, qa_migration
@@ -264,7 +264,7 @@ def test_timeout_stops_the_task(world: MotoWorld, project_root: Path) -> None:
         if "gh-7-1" in t.get("stoppedReason", "")
     ]
     assert task["desiredStatus"] == "STOPPED"
-    assert task["stoppedReason"] == "migration timed out after 20s (deploy gh-7-1)"
+    assert task["stoppedReason"] == "migration task timed out after 20s (deploy gh-7-1)"
 
 
 def test_a_failed_gate_never_deploys_the_service_stack(
@@ -285,3 +285,95 @@ def test_a_failed_gate_never_deploys_the_service_stack(
         deploy(options, backend=backend, pre_deploy=steps, project_root=project_root)
 
     assert runner.stacks == ["Laravel-Qa-Migration"]
+
+
+TOOLS_LOG_GROUP = "/laravel/qa/tools"
+
+
+def deploy_tools_stack(world: MotoWorld) -> None:
+    """A stack of the environment with a task definition of its own (CloudFormation creates
+    it, so its ARN is only known through the stack's resources)."""
+    template = {
+        "Resources": {
+            "ToolsLogs": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": TOOLS_LOG_GROUP},
+            },
+            "ToolsTask": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "laravel-qa-tools",
+                    "NetworkMode": "awsvpc",
+                    "RequiresCompatibilities": ["FARGATE"],
+                    "Cpu": "256",
+                    "Memory": "512",
+                    "ContainerDefinitions": [
+                        {
+                            "Name": "tools",
+                            "Image": "public.ecr.aws/docker/library/busybox:latest",
+                            "Essential": True,
+                            "Memory": 512,
+                            "Command": ["php", "artisan", "inspire"],
+                            "LogConfiguration": {
+                                "LogDriver": "awslogs",
+                                "Options": {
+                                    "awslogs-group": TOOLS_LOG_GROUP,
+                                    "awslogs-region": REGION,
+                                    "awslogs-stream-prefix": "tools",
+                                },
+                            },
+                        }
+                    ],
+                },
+            },
+        }
+    }
+    world.client("cloudformation").create_stack(
+        StackName="Laravel-Qa-Tools", TemplateBody=json.dumps(template)
+    )
+
+
+def test_a_one_off_task_runs_its_deployed_revision_with_the_command_override(
+    world: MotoWorld, project_root: Path
+) -> None:
+    deploy_tools_stack(world)
+    backend = moto_backend(world, project_root, FakeClock())
+
+    task = backend.one_off_task(
+        stack="Laravel-Qa-Tools",
+        logical_id="ToolsTask",
+        watched_container="tools",
+        command=("php", "artisan", "migrate:status"),
+    )
+    run = backend.start_migration(task, client_token="d" * 64)
+    logs = world.client("logs")
+    stream = f"tools/tools/{run.task_id.rsplit('/', 1)[-1]}"
+    logs.create_log_stream(logGroupName=TOOLS_LOG_GROUP, logStreamName=stream)
+    logs.put_log_events(
+        logGroupName=TOOLS_LOG_GROUP,
+        logStreamName=stream,
+        logEvents=[{"timestamp": 1_795_000_000_000, "message": "Migration name .... Ran?"}],
+    )
+    received: list[tuple[str, str]] = []
+    backend.wait_for_migration(
+        run, timeout_s=60, on_log=lambda container, line: received.append((container, line))
+    )
+
+    (started,) = world.client("ecs").describe_tasks(cluster=CLUSTER, tasks=[run.task_id])["tasks"]
+    assert started["taskDefinitionArn"] == task.task_definition
+    assert ":task-definition/laravel-qa-tools:" in task.task_definition
+    assert started["overrides"]["containerOverrides"] == [
+        {"name": "tools", "command": ["php", "artisan", "migrate:status"]}
+    ]
+    assert received == [("tools", "Migration name .... Ran?")]
+
+
+def test_a_one_off_task_of_a_stack_not_deployed_is_one_line(
+    world: MotoWorld, project_root: Path
+) -> None:
+    backend = moto_backend(world, project_root, FakeClock())
+
+    with pytest.raises(DeployError, match="stack Laravel-Qa-Nowhere has no deployed resource"):
+        backend.one_off_task(
+            stack="Laravel-Qa-Nowhere", logical_id="ToolsTask", watched_container="t", command=()
+        )

@@ -167,9 +167,11 @@ def test_timeout_stops_the_task_and_fails(
         run_deploy(backend, project_root)
 
     stops = [call for call in backend.calls if call[0] == "stop_migration"]
-    assert stops == [("stop_migration", f"migration timed out after 600s (deploy {DEPLOY_ID})")]
+    assert stops == [
+        ("stop_migration", f"migration task timed out after 600s (deploy {DEPLOY_ID})")
+    ]
     assert ("deploy_stack", "Laravel-Qa-Service") not in backend.calls
-    assert "stop reason: migration timed out after 600s" in capsys.readouterr().err
+    assert "stop reason: migration task timed out after 600s" in capsys.readouterr().err
 
 
 def test_prod_without_confirm_shows_the_diff_and_changes_nothing(
