@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -161,6 +162,7 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
         _add(services, cache.local_host, _redis_service(cache))
     volumes: dict[str, Any] = {}
     front = _front_label(tasks)
+    names = compose_service_names(tasks)
     for kind, _, task in app_task_definitions(tasks):
         holder = _holder_name(kind) if _needs_holder(task) else None
         if holder is not None:
@@ -169,7 +171,9 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
         for volume in task.volumes:
             volumes[_volume_name(kind, volume.name)] = {"labels": _labels(kind, volume.name)}
         for container in task.containers:
-            service = _container_service(tasks, kind, task, container, holder=holder, builds=builds)
+            service = _container_service(
+                tasks, kind, task, container, holder=holder, builds=builds, names=names
+            )
             for cache in tasks.caches:
                 if cache.local_host in container.environment.values():
                     service.setdefault("depends_on", {})[cache.local_host] = {
@@ -177,13 +181,27 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
                     }
             if kind != MIGRATION and not container.depends_on:
                 # The migration gate: the service task starts only after a good migration.
-                gate = {tasks.watched_container: {"condition": MIGRATION_GATE}}
+                gate = {names[MIGRATION, tasks.watched_container]: {"condition": MIGRATION_GATE}}
                 service["depends_on"] = {**service.get("depends_on", {}), **gate}
-            _add(services, container.name, service)
+            _add(services, names[kind, container.name], service)
     document: dict[str, Any] = {"services": services}
     if volumes:
         document["volumes"] = volumes
     return document
+
+
+def compose_service_names(tasks: AppTasks) -> dict[tuple[str, str], str]:
+    """(task label, container) → its compose service: the container's name, or, where two
+    tasks run containers of one name (a `web` in two services), the task label before it."""
+    containers = [
+        (kind, container.name)
+        for kind, _, task in app_task_definitions(tasks)
+        for container in task.containers
+    ]
+    counts = Counter(name for _, name in containers)
+    return {
+        (kind, name): name if counts[name] == 1 else f"{kind}-{name}" for kind, name in containers
+    }
 
 
 def _front_label(tasks: AppTasks) -> str:
@@ -213,8 +231,8 @@ def _needs_holder(task: TaskDefinition) -> bool:
 def _add(services: dict[str, Any], name: str, service: dict[str, Any]) -> None:
     if name in services:
         raise ConfigError(
-            f"two compose services would be called {name!r}; container names must be unique"
-            f" across the migration and the service task, and not {DB_SERVICE!r} or a holder's"
+            f"two compose services would be called {name!r}; a container may not be called"
+            f" {DB_SERVICE!r}, a Redis stand-in's or a holder's name"
         )
     services[name] = service
 
@@ -241,6 +259,7 @@ def _container_service(
     *,
     holder: str | None,
     builds: Mapping[str, dict[str, Any]],
+    names: Mapping[tuple[str, str], str],
 ) -> dict[str, Any]:
     service: dict[str, Any] = {
         "image": container.image,
@@ -257,18 +276,24 @@ def _container_service(
             name: overrides.get(name, value) for name, value in container.environment.items()
         }
     if container.secrets:
-        service["env_file"] = [_from_compose_dir(ENV_FILES_DIR / f"{container.name}.env")]
-    depends_on = _depends_on(tasks, container, holder=holder)
+        env_file = ENV_FILES_DIR / f"{names[kind, container.name]}.env"
+        service["env_file"] = [_from_compose_dir(env_file)]
+    depends_on = _depends_on(tasks, kind, container, holder=holder, names=names)
     if depends_on:
         service["depends_on"] = depends_on
     service.update(_process(container))
-    service.update(_storage(kind, container))
+    service.update(_storage(kind, container, names=names))
     service.update(_limits(task, container))
     return service
 
 
 def _depends_on(
-    tasks: AppTasks, container: ContainerSpec, *, holder: str | None
+    tasks: AppTasks,
+    kind: str,
+    container: ContainerSpec,
+    *,
+    holder: str | None,
+    names: Mapping[tuple[str, str], str],
 ) -> dict[str, dict[str, str]]:
     """The holder, the DB when the container reads its host, and the task's dependsOn."""
     depends_on: dict[str, dict[str, str]] = {}
@@ -285,7 +310,7 @@ def _depends_on(
                 " (service_completed_successfully needs exit 0); use SUCCESS in the CDK app,"
                 " or run the task with `invoke dev`"
             )
-        depends_on[dependency.container] = {"condition": condition}
+        depends_on[names[kind, dependency.container]] = {"condition": condition}
     return depends_on
 
 
@@ -307,12 +332,14 @@ def _process(container: ContainerSpec) -> dict[str, Any]:
     return process
 
 
-def _storage(kind: str, container: ContainerSpec) -> dict[str, Any]:
+def _storage(
+    kind: str, container: ContainerSpec, *, names: Mapping[tuple[str, str], str]
+) -> dict[str, Any]:
     """volumesFrom and the task volumes the container mounts."""
     storage: dict[str, Any] = {}
     if container.volumes_from:
         storage["volumes_from"] = [
-            f"{source.source_container}:{'ro' if source.read_only else 'rw'}"
+            f"{names[kind, source.source_container]}:{'ro' if source.read_only else 'rw'}"
             for source in container.volumes_from
         ]
     if container.mount_points:
@@ -474,7 +501,11 @@ def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, 
             client_factory=lambda service, *, region_name=None: emulator.client(service),
             by_name=True,  # as invoke dev: the emulator holds them under their names
         )
-        resolved = [resolve_task_secrets(task, resolver) for task in tasks.task_definitions]
+        names = compose_service_names(tasks)
+        resolved = {
+            kind: resolve_task_secrets(task, resolver)
+            for kind, _, task in app_task_definitions(tasks)
+        }
         caches = {
             cache.local_host: {PASSWORD_VARIABLE: resolver.fetch(cache.auth_token)}
             for cache in tasks.caches
@@ -482,8 +513,14 @@ def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, 
         }
     finally:
         emulator.stop()
-    database = database_settings(tasks, resolved[0], DEFAULT_DB_IMAGE)
-    files = {name: env for secrets in [*resolved, caches] for name, env in secrets.items() if env}
+    database = database_settings(tasks, resolved[MIGRATION], DEFAULT_DB_IMAGE)
+    files = {
+        names[kind, container]: env
+        for kind, secrets in resolved.items()
+        for container, env in secrets.items()
+        if env
+    }
+    files.update(caches)
     files[DB_SERVICE] = {
         "MYSQL_DATABASE": SecretValue(database.database),
         "MYSQL_USER": SecretValue(database.user),

@@ -336,3 +336,38 @@ def test_the_compose_cli_accepts_the_file(
     )
     # Escaped, the probe's shell variables were not interpolated away (to empty strings).
     assert '"$$MYSQL_PASSWORD"' in services[DB_SERVICE]["healthcheck"]["test"][1]
+
+
+def with_worker_container_renamed(tasks: AppTasks, old: str, new: str) -> AppTasks:
+    """The sample with the worker task's container renamed, as another app would name it."""
+    services = []
+    for service in tasks.services:
+        containers = tuple(
+            dataclasses.replace(container, name=new) if container.name == old else container
+            for container in service.task.containers
+        )
+        task = dataclasses.replace(service.task, containers=containers)
+        services.append(dataclasses.replace(service, task=task))
+    return dataclasses.replace(tasks, services=tuple(services))
+
+
+def test_a_container_name_two_tasks_share_is_prefixed_by_its_task(
+    local_tasks: AppTasks, tmp_path: Path
+) -> None:
+    # Two services that both call their app container "laravel" (the web and the worker).
+    tasks = with_worker_container_renamed(local_tasks, "worker", "laravel")
+
+    services = compose_document(tasks, project_root=PROJECT_ROOT)["services"]
+    files = env_file_values(tmp_path, tasks)
+
+    web, worker = (service.key for service in tasks.services)
+    assert {f"{web}-laravel", f"{worker}-laravel"} <= set(services)
+    assert "laravel" not in services
+    # References follow the new names: volumesFrom, dependsOn, env files; unique names stay.
+    assert services["nginx"]["volumes_from"] == [f"{web}-laravel:ro"]
+    assert services["nginx"]["depends_on"][f"{web}-laravel"] == {"condition": "service_healthy"}
+    assert services[f"{worker}-laravel"]["env_file"] == [f"../.local/compose/{worker}-laravel.env"]
+    assert {f"{web}-laravel", f"{worker}-laravel", "migrate"} <= set(files)
+    assert services[f"{worker}-laravel"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
