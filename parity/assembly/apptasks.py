@@ -88,6 +88,8 @@ class AppTasks:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     # Env values the user declared in fargate-parity.toml, applied to every container.
     environment_overrides: tuple[UserOverride, ...] = ()
+    # The Ref, GetAtt and ImportValue values it declared (the resolver applies them).
+    reference_overrides: tuple[UserOverride, ...] = ()
     resolver: Resolver | None = None
     # The environment's Redis caches, each of which gets a local stand-in.
     caches: tuple[RedisCache, ...] = ()
@@ -341,6 +343,7 @@ def load_app_tasks(
         services=services,
         database=environment.database,
         environment_overrides=tuple(o for o in environment.overrides if o.kind == "env"),
+        reference_overrides=tuple(o for o in environment.overrides if o.kind != "env"),
         resolver=resolver,
         caches=caches,
     )

@@ -113,6 +113,25 @@ def _declared(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
                 )
 
 
+def _declared_references(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    """fargate-parity.toml's Ref, GetAtt and ImportValue values, with what each stands for."""
+    for override in inputs.local.reference_overrides:
+        if override.kind == "import_value":
+            where = f"Fn::ImportValue {override.target}"
+            deployed = f"the export {override.target} of the deployed stacks"
+        else:
+            stack = str(override.stack)
+            logical_id, _, attribute = override.target.partition(".")
+            resource = inputs.local.assembly.stack(stack).template.get("Resources", {})
+            kind = resource.get(logical_id, {}).get("Type", "parameter")
+            function = "Fn::GetAtt" if override.kind == "get_att" else "Ref"
+            where = f"{stack} {function} {override.target}"
+            deployed = f"the deployed {kind} {logical_id}" + (
+                f"'s {attribute}" if attribute else ""
+            )
+        yield where, f"{override.value} ({override.reason})", deployed
+
+
 def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     local = inputs.db_image
     if local == DEFAULT_DB_IMAGE:
@@ -291,6 +310,11 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
     NamedOverride(name="DB host", field="environment (the DB host)", compare=_db_host),
     NamedOverride(name="database", field="the server the DB host names", compare=_database),
     NamedOverride(name="declared", field="environment (fargate-parity.toml)", compare=_declared),
+    NamedOverride(
+        name="declared values",
+        field="Ref, GetAtt, ImportValue (fargate-parity.toml)",
+        compare=_declared_references,
+    ),
     NamedOverride(name="Redis", field="ElastiCache endpoint (GetAtt)", compare=_redis),
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),

@@ -46,12 +46,54 @@ def rows_of(
     return [row for row in rows if row.override == override]
 
 
+def declared_references(tasks: AppTasks) -> tuple[UserOverride, ...]:
+    """A GetAtt of the migration task definition and an ImportValue, as a user declares them."""
+    return (
+        UserOverride(
+            kind="get_att",
+            stack=tasks.migration_stack,
+            target=f"{tasks.migration.logical_id}.TaskDefinitionArn",
+            value="arn:local:task",
+            reason="no task registry locally",
+        ),
+        UserOverride(
+            kind="import_value", target="SharedVpcId", value="vpc-local", reason="no shared VPC"
+        ),
+    )
+
+
 def test_every_override_applies_somewhere_in_the_app(inputs: ParityInputs) -> None:
     declared = UserOverride(kind="env", target="LOG_CHANNEL", value="stack", reason="local files")
-    local = dataclasses.replace(inputs.local, environment_overrides=(declared,))
+    local = dataclasses.replace(
+        inputs.local,
+        environment_overrides=(declared,),
+        reference_overrides=declared_references(inputs.local),
+    )
     rows = compare_with_deployed(dataclasses.replace(inputs, local=local), hot=True)
     assert {row.override for row in rows} == {override.name for override in NAMED_OVERRIDES}
     assert len({override.name for override in NAMED_OVERRIDES}) == len(NAMED_OVERRIDES)
+
+
+def test_declared_refs_getatts_and_imports_are_listed_with_their_reasons(
+    inputs: ParityInputs,
+) -> None:
+    local = dataclasses.replace(inputs.local, reference_overrides=declared_references(inputs.local))
+
+    rows = rows_of(dataclasses.replace(inputs, local=local), "declared values")
+
+    task = inputs.local.migration.logical_id
+    assert [(row.where, row.local, row.deployed) for row in rows] == [
+        (
+            f"{inputs.local.migration_stack} Fn::GetAtt {task}.TaskDefinitionArn",
+            "arn:local:task (no task registry locally)",
+            f"the deployed AWS::ECS::TaskDefinition {task}'s TaskDefinitionArn",
+        ),
+        (
+            "Fn::ImportValue SharedVpcId",
+            "vpc-local (no shared VPC)",
+            "the export SharedVpcId of the deployed stacks",
+        ),
+    ]
 
 
 def test_db_host_is_the_local_mysql_against_the_aurora_endpoint(
