@@ -20,8 +20,10 @@ stack = "MyApp-Local-Migration"
 output = "MigrationTaskArn"            # or logical_id = "…", or family = "…"
 watched_container = "migrate"          # or watched_container_output = "GateContainer"
 
-[environments.local.database]          # defaults: Laravel's DB_* names
-image = "mysql:8.0"
+[environments.local.database]          # each setting: an env name of the migration container,
+image = "mysql:8.0"                    #   else a JSON key of one of its secrets
+env = { user = "APP_DB_USER" }         # defaults: Laravel's DB_* names
+secret_keys = { user = "username" }    # defaults: the keys RDS writes (username, password, …)
 
 [environments.local.services]
 max_tasks = 3                          # cap on desiredCount locally
@@ -119,10 +121,12 @@ class MigrationSelector:
 @dataclass(frozen=True, kw_only=True)
 class DatabaseConfig:
     """The local MySQL: its image (None: the harness's default) and where the app reads its
-    settings: an env name of the migration container per setting."""
+    settings: per setting, an env name of the migration container, else the JSON key of a
+    secret it reads (an RDS-generated secret holds them all)."""
 
     image: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(LARAVEL_DB_ENV))
+    secret_keys: Mapping[str, str] = field(default_factory=lambda: dict(RDS_SECRET_KEYS))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -390,16 +394,18 @@ def _run_outputs(table: _Table) -> RunOutputs:
 
 
 def _database(table: _Table) -> DatabaseConfig:
-    table.only("image", "env")
-    env = table.table("env")
-    env.only(*LARAVEL_DB_ENV)
+    table.only("image", "env", "secret_keys")
     return DatabaseConfig(
         image=table.optional_text("image"),
-        env={
-            setting: env.text(setting, default=default)
-            for setting, default in LARAVEL_DB_ENV.items()
-        },
+        env=_settings_names(table.table("env"), LARAVEL_DB_ENV),
+        secret_keys=_settings_names(table.table("secret_keys"), RDS_SECRET_KEYS),
     )
+
+
+def _settings_names(table: _Table, defaults: Mapping[str, str]) -> dict[str, str]:
+    """One name per DB setting (host, port, database, user, password), defaults filled in."""
+    table.only(*defaults)
+    return {setting: table.text(setting, default=default) for setting, default in defaults.items()}
 
 
 def _migrations_check(table: _Table) -> MigrationsCheckConfig:

@@ -110,24 +110,39 @@ def seed_and_resolve(
 
 
 def database_settings(tasks: AppTasks, secrets: TaskSecrets, image: str) -> DatabaseSettings:
-    """The local MySQL's credentials: the ones the migration container reads from its env and
-    secrets, under the names fargate-parity.toml's [database] gives."""
+    """The local MySQL's credentials: the ones the migration container reads, per setting
+    from the env name fargate-parity.toml's [database.env] gives, else from the secret whose
+    JSON key [database.secret_keys] gives (an RDS-generated secret's ``username``, say)."""
     container = tasks.watched_container
     spec = tasks.migration.container(container)
-    known = {**spec.environment, **{k: v.reveal() for k, v in secrets[container].items()}}
-    names = tasks.database.env
-    missing = [names[s] for s in ("database", "user", "password") if names[s] not in known]
+    revealed = {name: value.reveal() for name, value in secrets[container].items()}
+    known = {**spec.environment, **revealed}
+    by_key = {
+        ref.json_key: revealed[name]
+        for name, ref in spec.secrets.items()
+        if ref.json_key is not None and name in revealed
+    }
+    names, keys = tasks.database.env, tasks.database.secret_keys
+
+    def setting(name: str) -> str | None:
+        value = known.get(names[name])
+        return value if value is not None else by_key.get(keys[name])
+
+    wanted = ("database", "user", "password")
+    missing = [f"{names[s]} (or a secret's {keys[s]!r} key)" for s in wanted if setting(s) is None]
     if missing:
         raise ConfigError(
-            f"container {container} sets no {', '.join(missing)}; the local MySQL takes its "
-            "database name and credentials from them (names: fargate-parity.toml [database.env])"
+            f"container {container} reads no {', '.join(missing)}; the local MySQL takes its"
+            " database name and credentials from them (fargate-parity.toml [database.env] and"
+            " [database.secret_keys] name them)"
         )
+    database, user, password = (str(setting(name)) for name in wanted)
     return DatabaseSettings(
         image=image,
-        database=known[names["database"]],
-        user=known[names["user"]],
-        password=known[names["password"]],
-        root_password=known[names["password"]] + "-root",
+        database=database,
+        user=user,
+        password=password,
+        root_password=password + "-root",
     )
 
 

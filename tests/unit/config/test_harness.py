@@ -10,6 +10,7 @@ import pytest
 from parity.config.harness import (
     DEFAULT_MAX_TASKS,
     LARAVEL_DB_ENV,
+    RDS_SECRET_KEYS,
     load_config,
     parse_config,
 )
@@ -45,6 +46,7 @@ def test_a_minimal_config_takes_the_defaults(tmp_path: Path) -> None:
     assert local.selects("Anything-At-All")
     assert local.migration.family == "shop-migrate"
     assert dict(local.database.env) == LARAVEL_DB_ENV
+    assert dict(local.database.secret_keys) == RDS_SECRET_KEYS
     assert local.max_tasks == DEFAULT_MAX_TASKS
     assert local.overrides == ()
 
@@ -183,6 +185,10 @@ def test_each_dev_hot_mistake_is_one_line_naming_the_key(
         (
             MINIMAL + "[environments.local.database.env]\nhostname = 'X'\n",
             r"database\.env\.hostname: is not a known key",
+        ),
+        (
+            MINIMAL + "[environments.local.database.secret_keys]\nuser = ''\n",
+            r"database\.secret_keys\.user: must be a non-empty string",
         ),
         (
             MINIMAL + "[[environments.local.overrides]]\nref = 'NoStack'\nvalue='1'\nreason='r'\n",
