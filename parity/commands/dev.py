@@ -126,6 +126,7 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         run,
         ServiceOptions(
             first_port=options.port,
+            ports=config.environment(LOCAL_ENVIRONMENT).service_ports,
             max_tasks=config.environment(LOCAL_ENVIRONMENT).max_tasks,
             bind_mounts=(
                 dev_mode_bind_mounts(project_root, tasks, config.dev, hot=hot) if dev_mode else {}

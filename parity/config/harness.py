@@ -27,6 +27,8 @@ secret_keys = { user = "username" }    # defaults: the keys RDS writes (username
 
 [environments.local.services]
 max_tasks = 3                          # cap on desiredCount locally
+ports = { storefront = 8081 }          # a load-balanced service's loopback port, by service
+                                       #   (its logical id, or that without CDK's hash)
 
 [environments.local.migrations_check]  # invoke migrations-check; none: the check is not run
 pretend_arguments = ["--dry-run"]      # added to the migration container's command: print
@@ -166,6 +168,8 @@ class EnvironmentConfig:
     database: DatabaseConfig
     max_tasks: int
     overrides: tuple[UserOverride, ...]
+    # Service (logical id or its short key) → its local load balancer's loopback port.
+    service_ports: Mapping[str, int] = field(default_factory=dict)
     # None: the migrations check is not available in this environment.
     migrations_check: MigrationsCheckConfig | None = None
 
@@ -306,9 +310,7 @@ def _hot(table: _Table) -> HotConfig:
     mounts = _source_mounts(table)
     if not mounts:
         raise table.error("source_mounts", "is missing; mount the scripts and styles Vite serves")
-    port = table.integer("port")
-    if not 0 < port < 65536:
-        raise table.error("port", f"is {port}; give a TCP port (1 to 65535)")
+    port = table.port("port")
     url_variable = table.text("url_variable")
     if not _ENV_NAME.match(url_variable):
         raise table.error("url_variable", f"is {url_variable!r}; give an env name")
@@ -340,10 +342,17 @@ def _environment(name: str, table: _Table) -> EnvironmentConfig:
         "context", "stacks", "migration", "database", "services", "overrides", MIGRATIONS_CHECK_KEY
     )
     services = table.table("services")
-    services.only("max_tasks")
+    services.only("max_tasks", "ports")
     max_tasks = services.integer("max_tasks", default=DEFAULT_MAX_TASKS)
     if max_tasks < 1:
         raise services.error("max_tasks", f"is {max_tasks}; give at least 1")
+    ports = services.table("ports")
+    service_ports = {name: ports.port(name) for name in ports.values}
+    taken = [
+        port for port in service_ports.values() if list(service_ports.values()).count(port) > 1
+    ]
+    if taken:
+        raise services.error("ports", f"gives port {taken[0]} to two services; give each its own")
     return EnvironmentConfig(
         name=name,
         context=table.strings("context"),
@@ -351,6 +360,7 @@ def _environment(name: str, table: _Table) -> EnvironmentConfig:
         migration=_migration(table.table("migration", required=True)),
         database=_database(table.table("database")),
         max_tasks=max_tasks,
+        service_ports=service_ports,
         overrides=tuple(_override(item) for item in table.tables("overrides")),
         migrations_check=(
             _migrations_check(table.table(MIGRATIONS_CHECK_KEY))
@@ -509,6 +519,12 @@ class _Table:
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
             raise self.error(key, f"must be a list of non-empty strings, not {value!r}")
         return tuple(value)
+
+    def port(self, key: str) -> int:
+        port = self.integer(key)
+        if not 0 < port < 65536:
+            raise self.error(key, f"is {port}; give a TCP port (1 to 65535)")
+        return port
 
     def integer(self, key: str, *, default: int | None = None) -> int:
         value = self.values.get(key, default)

@@ -46,7 +46,7 @@ from parity.runtime.bringup import (
 )
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
 from parity.runtime.localrun import LocalContext, placement, start_service_task
-from parity.runtime.services import TARGET_TIMEOUT_S, balancer_for, task_count
+from parity.runtime.services import TARGET_TIMEOUT_S, balancer_for, balancer_ports, task_count
 from parity.runtime.task import LocalTask, TaskTimeout
 from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
@@ -72,10 +72,14 @@ class LocalBackend:
         self.client = ensure_engine()
 
     def balancer(self, service: ServiceSpec) -> LocalLoadBalancer:
-        """The service's local load balancer: the first load-balanced service keeps the stable
-        port, the others keep the free port they were given first."""
-        first = next(s for s in self.tasks.services if s.load_balancer is not None)
-        return balancer_for(self.run, service, host_port=self.host_port if service is first else 0)
+        """The service's local load balancer, on the port `invoke dev` gives it (a free one
+        keeps the port it was given first)."""
+        ports = balancer_ports(
+            self.tasks.services,
+            first_port=self.host_port,
+            configured=load_config(self.project_root).environment(LOCAL_ENVIRONMENT).service_ports,
+        )
+        return balancer_for(self.run, service, host_port=ports[service.key])
 
     @property
     def run(self) -> LocalRun:

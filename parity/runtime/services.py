@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from parity.assembly.apptasks import ServiceSpec
 from parity.console import console, note
+from parity.errors import ConfigError
 from parity.runtime.bringup import SERVICE_TASK, LocalRun
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
 from parity.runtime.localrun import start_service_task
@@ -35,8 +36,11 @@ class RunningService:
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceOptions:
-    # The first load-balanced service's loopback port (0: a free one); the others take free ones.
+    # The first load-balanced service's loopback port (0: a free one) unless `ports` names it;
+    # the others take free ones.
     first_port: int = 0
+    # fargate-parity.toml's [services] ports: service (logical id or key) → loopback port.
+    ports: Mapping[str, int] = field(default_factory=dict)
     max_tasks: int = 3
     bind_mounts: Mapping[str, tuple[BindMount, ...]] = field(default_factory=dict)
     added_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -48,6 +52,31 @@ def task_count(service: ServiceSpec, max_tasks: int) -> int:
     if wanted < service.desired_count:
         note(f"{service.key}: desiredCount {service.desired_count}, running {wanted} locally")
     return wanted
+
+
+def balancer_ports(
+    services: tuple[ServiceSpec, ...], *, first_port: int, configured: Mapping[str, int]
+) -> dict[str, int]:
+    """Service key → its load balancer's loopback port (0: a free one): the port the config
+    gives it, else ``first_port`` for the first load-balanced service the config leaves out."""
+    balanced = [service for service in services if service.load_balancer is not None]
+    known = {name for service in balanced for name in (service.name, service.key)}
+    for name in configured:
+        if name not in known:
+            listed = ", ".join(service.key for service in balanced) or "none"
+            raise ConfigError(
+                f"fargate-parity.toml: services.ports.{name} names no load-balanced service"
+                f" (they are: {listed})"
+            )
+    ports: dict[str, int] = {}
+    unnamed = [s for s in balanced if s.key not in configured and s.name not in configured]
+    for service in balanced:
+        port = configured.get(service.key, configured.get(service.name))
+        if port is None:
+            first = service is unnamed[0] and first_port not in configured.values()
+            port = first_port if first else 0
+        ports[service.key] = port
+    return ports
 
 
 def balancer_for(run: LocalRun, service: ServiceSpec, *, host_port: int) -> LocalLoadBalancer:
@@ -67,15 +96,16 @@ def start_services(run: LocalRun, options: ServiceOptions) -> tuple[RunningServi
     On a failure, what this call started is stopped and removed before the error surfaces.
     """
     started: list[RunningService] = []
-    next_port = options.first_port
+    ports = balancer_ports(
+        run.tasks.services, first_port=options.first_port, configured=options.ports
+    )
     try:
         for service in run.tasks.services:
             running = RunningService(service)
             started.append(running)
             if service.load_balancer is not None:
-                running.balancer = balancer_for(run, service, host_port=next_port)
+                running.balancer = balancer_for(run, service, host_port=ports[service.key])
                 running.balancer.ensure_running(run.certificates)
-                next_port = 0
             for _ in range(task_count(service, options.max_tasks)):
                 running.tasks.append(
                     start_service_task(

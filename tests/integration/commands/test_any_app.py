@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL
+from parity.engine.ports import claim_port
 from parity.runtime.localrun import run_id_for
 from tests.integration.support import PROJECT_ROOT
 
@@ -62,11 +63,16 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
     root = tmp_path_factory.mktemp("shop") / "app"
     shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("cdk.out"))
     (root / "node_modules").symlink_to(PROJECT_ROOT / "node_modules")  # aws-cdk-lib from npm
+    # The storefront's port comes from the app's config, as a team would pin it.
+    port = claim_port(None, purpose="the storefront")
+    with (root / "fargate-parity.toml").open("a") as config:
+        config.write(f"\n[environments.local.services.ports]\nstorefrontservice = {port}\n")
     started_at = time.time()
     result = invoke(root, "dev", "--detach", "--port", "0", "--emulator-port", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     ready = READY.search(result.stderr)
     assert ready, result.stderr[-3000:]
+    assert ready[1] == f"http://127.0.0.1:{port}/"
     yield RunningShop(root=root, url=ready[1], started_at=started_at)
     invoke(root, "down")
 

@@ -48,6 +48,7 @@ def test_a_minimal_config_takes_the_defaults(tmp_path: Path) -> None:
     assert dict(local.database.env) == LARAVEL_DB_ENV
     assert dict(local.database.secret_keys) == RDS_SECRET_KEYS
     assert local.max_tasks == DEFAULT_MAX_TASKS
+    assert local.service_ports == {}
     assert local.overrides == ()
 
 
@@ -185,6 +186,14 @@ def test_each_dev_hot_mistake_is_one_line_naming_the_key(
         (
             MINIMAL + "[environments.local.database.env]\nhostname = 'X'\n",
             r"database\.env\.hostname: is not a known key",
+        ),
+        (
+            MINIMAL + "[environments.local.services.ports]\nweb = 70000\n",
+            r"services\.ports\.web: is 70000; give a TCP port",
+        ),
+        (
+            MINIMAL + "[environments.local.services.ports]\nweb = 8081\nadmin = 8081\n",
+            r"services\.ports: gives port 8081 to two services",
         ),
         (
             MINIMAL + "[environments.local.database.secret_keys]\nuser = ''\n",
