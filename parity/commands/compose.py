@@ -58,7 +58,8 @@ COMPOSE_FILE = Path("compose") / "docker-compose.yml"
 ENV_FILES_DIR = Path(".local") / "compose"
 # What every CDK image asset of the app is built from (cdk/app.py's RESOURCES_DIR); the
 # assembly only holds a staged copy, which compose users do not have.
-ASSET_SOURCE_DIR = Path("resources")
+# Never the source of an image asset.
+_NOT_SOURCES = frozenset({"node_modules", "cdk.out", "compose", "__pycache__"})
 DB_SERVICE = "mysql"
 # The variable HarnessSettings reads, so `invoke dev` and compose pick the same image.
 DB_IMAGE_VARIABLE = "PARITY_DB_IMAGE"
@@ -109,7 +110,7 @@ HEADER = """\
 # - Each ElastiCache Redis -> a `redis-…` service built from parity/assets/redis, as
 #   `invoke dev` runs it: the template's port, the AUTH password in its env file, plain TCP.
 # - Images are the local asset tags (the CDK asset hash); `build:` builds them from
-#   resources/ with the Dockerfile and target the CDK asset uses.
+#   the folder CDK staged them from, with the Dockerfile and target the CDK asset uses.
 # - Not enforced by compose: `essential` (the others keep running when one exits) and
 #   startTimeout. Task cpu and memory are container limits, as in `invoke dev`.
 """
@@ -159,7 +160,7 @@ def compose_document(tasks: AppTasks, *, project_root: Path) -> dict[str, Any]:
     }
     services: dict[str, Any] = {DB_SERVICE: _database_service()}
     for cache in tasks.caches:
-        _add(services, cache.local_host, _redis_service(cache))
+        _add(services, cache.local_host, _redis_service(cache, project_root=project_root))
     volumes: dict[str, Any] = {}
     front = _front_label(tasks)
     names = compose_service_names(tasks)
@@ -393,10 +394,11 @@ def _database_service() -> dict[str, Any]:
     }
 
 
-def _redis_service(cache: RedisCache) -> dict[str, Any]:
+def _redis_service(cache: RedisCache, *, project_root: Path) -> dict[str, Any]:
     service: dict[str, Any] = {
         "image": redis_image_tag(),
-        "build": {"context": _from_compose_dir(Path("parity") / "assets" / REDIS_CONTEXT.name)},
+        # The harness's own stand-in, wherever it is installed beside the project.
+        "build": {"context": _from_compose_dir(Path(os.path.relpath(REDIS_CONTEXT, project_root)))},
         "environment": {PORT_VARIABLE: str(cache.port)},
         "healthcheck": {
             "test": ["CMD", "redis-healthcheck"],
@@ -417,16 +419,10 @@ def _redis_service(cache: RedisCache) -> dict[str, Any]:
 
 
 def _build(asset: DockerImageAsset, *, project_root: Path) -> dict[str, Any]:
-    """The CDK asset's build, from the repository's resources/ instead of the staged copy."""
-    dockerfile = project_root / ASSET_SOURCE_DIR / asset.dockerfile
-    staged = asset.directory / asset.dockerfile
-    if not dockerfile.is_file() or dockerfile.read_bytes() != staged.read_bytes():
-        raise ConfigError(
-            f"image asset {asset.display_name or asset.asset_hash} was not built from"
-            f" {ASSET_SOURCE_DIR}/{asset.dockerfile} as it is now; run `invoke synth`"
-        )
+    """The CDK asset's build, from the project folder CDK staged it from, so compose builds
+    what is there now (with the Dockerfile and target the asset uses)."""
     build: dict[str, Any] = {
-        "context": _from_compose_dir(ASSET_SOURCE_DIR),
+        "context": _from_compose_dir(asset_source_dir(project_root, asset)),
         "dockerfile": asset.dockerfile,
     }
     if asset.build_target is not None:
@@ -434,6 +430,35 @@ def _build(asset: DockerImageAsset, *, project_root: Path) -> dict[str, Any]:
     if asset.build_args:
         build["args"] = dict(asset.build_args)
     return build
+
+
+def asset_source_dir(project_root: Path, asset: DockerImageAsset) -> Path:
+    """The project folder (relative to the root) whose files CDK staged as ``asset``: it holds
+    the staged Dockerfile as it is now, and every staged file (ignored ones are not staged)."""
+    staged_dockerfile = (asset.directory / asset.dockerfile).read_bytes()
+    staged = {path.relative_to(asset.directory) for path in asset.directory.rglob("*")}
+    found = []
+    for folder, subfolders, _ in os.walk(project_root):
+        subfolders[:] = [
+            name for name in subfolders if not name.startswith(".") and name not in _NOT_SOURCES
+        ]
+        directory = Path(folder)
+        candidate = directory / asset.dockerfile
+        if (
+            candidate.is_file()
+            and candidate.read_bytes() == staged_dockerfile
+            and all((directory / path).exists() for path in staged)
+        ):
+            found.append(directory.relative_to(project_root))
+    if len(found) != 1:
+        what = asset.display_name or asset.asset_hash
+        where = ", ".join(str(path) for path in found) or "no folder"
+        raise ConfigError(
+            f"image asset {what}: {where} of {project_root} holds its {asset.dockerfile} and files"
+            " as cdk.out staged them; run `invoke synth` after editing them"
+            + (" (one folder must)" if found else "")
+        )
+    return found[0]
 
 
 def _labels(kind: str, name: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from typing import Any
 import docker
 import pytest
 import requests
+import yaml
 
 from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL
 from parity.engine.ports import claim_port
@@ -133,6 +134,23 @@ def test_an_unknown_task_is_one_line_naming_the_ones_there_are(shop: RunningShop
     assert result.returncode == 1
     assert "no task definitions match 'nope'" in result.stderr
     assert "shop-local-web" in result.stderr
+
+
+def test_the_compose_export_builds_from_the_apps_own_image_folder(shop: RunningShop) -> None:
+    result = invoke(shop.root, "compose")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    services = yaml.safe_load((shop.root / "compose" / "docker-compose.yml").read_text())[
+        "services"
+    ]
+    assert {"schema", "web", "worker", "mysql"} <= set(services)
+    for name in ("schema", "web", "worker"):
+        assert services[name]["build"]["context"] == "../image"
+    assert services["web"]["depends_on"]["schema"] == {
+        "condition": "service_completed_successfully"
+    }
+    # The secrets reach compose only through the gitignored env files.
+    assert (shop.root / ".local" / "compose" / "web.env").stat().st_mode & 0o077 == 0
 
 
 def test_nothing_is_left_after_invoke_down(
