@@ -29,6 +29,7 @@ from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
     build_app_images,
+    data_volume_for,
     ensure_app_caches,
     ensure_app_database,
     ensure_network,
@@ -90,6 +91,19 @@ def build_app(project_root: Path, settings: HarnessSettings) -> BuiltApp:
     return BuiltApp(client=client, tasks=tasks, certificates=certificates)
 
 
+def existing_app(project_root: Path, settings: HarnessSettings) -> BuiltApp:
+    """The app as last synthesized (a synth only when there is no assembly yet), its images
+    not built: for commands that need only the run's backing services or a running task."""
+    assembly = assembly_dir(project_root)
+    if not (assembly / "manifest.json").is_file():
+        assembly = prepare_assembly(project_root)
+    return BuiltApp(
+        client=ensure_engine(),
+        tasks=environment_tasks(project_root, LOCAL_ENVIRONMENT, assembly),
+        certificates=settings.certificates(),
+    )
+
+
 def local_context(
     client: docker.DockerClient, project_root: Path, emulator: Emulator, *, scope: Scope
 ) -> LocalContext:
@@ -104,6 +118,8 @@ def local_context(
         db_host=f"{name}-mysql",
         emulator=emulator,
         secrets_file=project_root / SECRETS_FILE,
+        # Only dev runs keep their data; deploys and checks start from an empty database.
+        db_volume=data_volume_for(run_id) if scope is Scope.DEV else None,
     )
     ensure_network(client, context.network, context.labels)
     return context

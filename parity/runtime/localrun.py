@@ -31,7 +31,13 @@ from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_se
 from parity.runtime.overrides import environment_overrides, fargate_environment
 from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
-from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
+from parity.services.database import (
+    DatabaseSettings,
+    ensure_data_volume,
+    resolve_image,
+    start_database,
+    wait_for_login,
+)
 from parity.services.emulator import Emulator
 from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, start_redis
 
@@ -49,6 +55,8 @@ class LocalContext:
     db_host: str
     emulator: Emulator
     secrets_file: Path
+    # The named volume the DB keeps its data in across runs (None: the container's own).
+    db_volume: str | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -58,6 +66,11 @@ class LocalContext:
 def run_id_for(project_root: Path) -> str:
     """A stable id per checkout, so two clones on one machine do not collide."""
     return hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:8]
+
+
+def data_volume_for(run_id: str) -> str:
+    """The checkout's DB data volume: ``invoke down`` keeps it, ``down --volumes`` removes it."""
+    return f"parity-{Scope.DATA}-{run_id}-mysql"
 
 
 def ensure_network(client: docker.DockerClient, name: str, labels: dict[str, str]) -> str:
@@ -142,12 +155,20 @@ def ensure_database(
             return existing
         existing.remove(force=True, v=True)
     settings = dataclasses.replace(settings, host_port=host_port)
+    data_volume = None
+    if context.db_volume is not None:
+        data_volume = ensure_data_volume(
+            context.client,
+            context.db_volume,
+            run_labels(scope=Scope.DATA, run_id=context.run_id),
+        )
     return start_database(
         context.client,
         settings,
         name=context.db_host,
         network=context.network,
         labels=context.labels,
+        data_volume=data_volume,
     )
 
 
