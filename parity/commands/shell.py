@@ -75,7 +75,7 @@ def run_declared(project_root: Path, name: str, arguments: tuple[str, ...]) -> i
 def exec_command(project_root: Path, container: str | None, command: tuple[str, ...]) -> int:
     """Run ``command`` in ``container`` (None: the migration's watched container)."""
     if not command:
-        raise ConfigError("give the command after `--`, e.g. `invoke exec laravel -- ls`")
+        raise ConfigError("give the command after `--`, e.g. `invoke exec CONTAINER -- ls`")
     settings = HarnessSettings.for_project(project_root)
     app = existing_app(project_root, settings)
     target = find_target(app.tasks, container)

@@ -330,7 +330,7 @@ def _commands(table: _Table) -> tuple[DevCommand, ...]:
             raise item.error("name", f"is {name!r}, which an earlier [[dev.commands]] declares")
         argv = item.texts("argv")
         if not argv:
-            raise item.error("argv", 'is missing; give the command, e.g. ["php", "artisan"]')
+            raise item.error("argv", "is missing; give the command as a list of words")
         commands[name] = DevCommand(
             name=name,
             argv=argv,
