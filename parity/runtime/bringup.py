@@ -7,6 +7,7 @@ way, in this order; only the scope (which labels the resources carry) and the po
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,11 @@ from parity.runtime.localrun import (
     ResolvedSecrets,
     build_app_images,
     data_volume_for,
+    dev_values,
     ensure_app_caches,
     ensure_app_database,
     ensure_network,
+    provisioned_secrets,
     run_id_for,
     seed_and_resolve,
 )
@@ -151,16 +154,22 @@ def bring_up(
         )
     try:
         context = local_context(built.client, project_root, running, scope=scope)
-        secrets = seed_and_resolve(context, tasks, extra_tasks)
-        ensure_app_database(
-            context,
-            tasks,
-            secrets,
-            requested_image=settings.db_image,
-            certificates=built.certificates,
-            host_port=db_port,
-        )
-        ensure_app_caches(context, tasks, secrets, certificates=built.certificates)
+        values = dev_values(context, tasks, extra_tasks)
+        # The emulator is seeded and every secret resolved while MySQL and Redis start: their
+        # credentials come from the same dev values (RDS and ElastiCache own theirs in AWS).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed") as pool:
+            resolving = pool.submit(seed_and_resolve, context, tasks, extra_tasks, values)
+            provisioned = provisioned_secrets(tasks, values)
+            ensure_app_database(
+                context,
+                tasks,
+                provisioned,
+                requested_image=settings.db_image,
+                certificates=built.certificates,
+                host_port=db_port,
+            )
+            ensure_app_caches(context, tasks, provisioned, certificates=built.certificates)
+            secrets = resolving.result()
     except BaseException:
         running.stop()
         raise

@@ -20,14 +20,21 @@ from docker.models.containers import Container
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
 from parity.assembly.caches import RedisCache
-from parity.assembly.secretref import AwsSecretResolver
+from parity.assembly.secretref import AwsSecretResolver, SecretResolver
 from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import ExtraCertificates
 from parity.console import console, step
 from parity.engine.images import ImageBuild, ensure_image
 from parity.engine.labels import Scope, run_labels
 from parity.errors import ConfigError, MigrationFailed
-from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
+from parity.runtime.devsecrets import (
+    DevSecrets,
+    DevValueResolver,
+    demand_of,
+    load_or_create,
+    resolve_task_secrets,
+    seed,
+)
 from parity.runtime.overrides import environment_overrides, fargate_environment
 from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
@@ -94,13 +101,24 @@ class ResolvedSecrets:
         return self.by_task[task.logical_id]
 
 
-def seed_and_resolve(
+def dev_values(
     context: LocalContext, tasks: AppTasks, extra_tasks: tuple[TaskDefinition, ...] = ()
-) -> ResolvedSecrets:
-    """Seed the dev values into the emulator, then resolve every secret, before any start."""
+) -> DevSecrets:
+    """The dev value of every secret the tasks (and ``extra_tasks``) and the caches read,
+    generated where missing."""
     definitions = (*tasks.task_definitions, *extra_tasks)
     auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
-    values = load_or_create(context.secrets_file, demand_of(definitions, extra=auth_tokens))
+    return load_or_create(context.secrets_file, demand_of(definitions, extra=auth_tokens))
+
+
+def seed_and_resolve(
+    context: LocalContext,
+    tasks: AppTasks,
+    extra_tasks: tuple[TaskDefinition, ...] = (),
+    values: DevSecrets | None = None,
+) -> ResolvedSecrets:
+    """Seed the dev values into the emulator, then resolve every secret, before any start."""
+    values = values or dev_values(context, tasks, extra_tasks)
     seed(
         values,
         secretsmanager=context.emulator.client("secretsmanager"),
@@ -111,10 +129,20 @@ def seed_and_resolve(
         # The emulator's account is not the app's: secrets were seeded, and are found, by name.
         by_name=True,
     )
+    return resolve_all(tasks, resolver, tasks.task_definitions)
+
+
+def provisioned_secrets(tasks: AppTasks, values: DevSecrets) -> ResolvedSecrets:
+    """The migration task's and the caches' values straight from the dev values: what the
+    local MySQL and Redis are created with (``DevValueResolver``)."""
+    return resolve_all(tasks, DevValueResolver(values), (tasks.migration,))
+
+
+def resolve_all(
+    tasks: AppTasks, resolver: SecretResolver, definitions: tuple[TaskDefinition, ...]
+) -> ResolvedSecrets:
     return ResolvedSecrets(
-        by_task={
-            task.logical_id: resolve_task_secrets(task, resolver) for task in tasks.task_definitions
-        },
+        by_task={task.logical_id: resolve_task_secrets(task, resolver) for task in definitions},
         caches={
             cache.logical_id: None if cache.auth_token is None else resolver.fetch(cache.auth_token)
             for cache in tasks.caches
