@@ -438,7 +438,8 @@ def compose(c: Context) -> None:
         "asset-edit-runs": "asset edits (synth, rebuild, restart each)",
         "skip-suite": "do not time `invoke test-integration`",
         "cold-suite": "also time `invoke test-integration` with no app image layer cached",
-        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite",
+        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite, "
+        "setup",
     }
 )
 def bench(
