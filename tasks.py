@@ -201,7 +201,10 @@ def exec_in(c: Context, container: str) -> None:
     exit_with(code)
 
 
-@task(help={"container": "the container (default: the migration's, e.g. laravel)"})
+@task(
+    positional=["container"],
+    help={"container": "the container (default: the migration's, e.g. laravel)"},
+)
 def shell(c: Context, container: str = "") -> None:
     """An interactive shell in the dev run's CONTAINER (a one-off task when none runs)."""
     from parity.commands.shell import shell as open_shell
@@ -211,7 +214,7 @@ def shell(c: Context, container: str = "") -> None:
     exit_with(code)
 
 
-@task(help={"name": "the snapshot's name (default: the current UTC time)"})
+@task(positional=["name"], help={"name": "the snapshot's name (default: the current UTC time)"})
 def db_snapshot(c: Context, name: str = "") -> None:
     """Dump the local database into .local/snapshots/NAME.sql.gz (not while a migration runs)."""
     from parity.commands.db import snapshot
@@ -255,6 +258,7 @@ def db_import(c: Context, file: str) -> None:
 
 @task(
     name="export",
+    positional=["file"],
     help={"file": "where to write (.sql, or .sql.gz to gzip; default: .local/exports/)"},
 )
 def db_export(c: Context, file: str = "") -> None:
