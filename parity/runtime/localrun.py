@@ -26,7 +26,7 @@ from parity.config.settings import ExtraCertificates
 from parity.console import console, step
 from parity.engine.images import ImageBuild, ensure_image
 from parity.engine.labels import Scope, run_labels
-from parity.errors import ConfigError, MigrationFailed
+from parity.errors import ConfigError, MigrationFailed, NotReady
 from parity.runtime.devsecrets import (
     DevSecrets,
     DevValueResolver,
@@ -190,14 +190,24 @@ def ensure_database(
             context.db_volume,
             run_labels(scope=Scope.DATA, run_id=context.run_id),
         )
-    return start_database(
-        context.client,
-        settings,
-        name=context.db_host,
-        network=context.network,
-        labels=context.labels,
-        data_volume=data_volume,
-    )
+    try:
+        return start_database(
+            context.client,
+            settings,
+            name=context.db_host,
+            network=context.network,
+            labels=context.labels,
+            data_volume=data_volume,
+        )
+    except NotReady as error:
+        if data_volume is None:
+            raise
+        # The data outlives the credentials file: a new .local/secrets.json cannot log in.
+        raise NotReady(
+            f"{error}; if .local/secrets.json changed since its data volume {data_volume} was "
+            "made, restore the old file, or `invoke down --volumes` to start afresh (the data "
+            "is lost)"
+        ) from None
 
 
 def ensure_app_database(
