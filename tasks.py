@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from invoke import Collection, Context, Exit, task
+from invoke import Collection, Context, Exit, Task, task
 
 from parity.commands.dev import DEFAULT_EMULATOR_PORT, DEFAULT_HTTP_PORT
 from parity.console import console
@@ -165,13 +165,14 @@ def dev(
         run_dev(project(), options)
 
 
-@task
-def down(c: Context) -> None:
-    """Remove every container, network and volume dev runs of this checkout started."""
+@task(help={"volumes": "also remove the local database's data volume (its data is lost)"})
+def down(c: Context, volumes: bool = False) -> None:
+    """Remove every container, network and volume dev runs of this checkout started; the local
+    database's data stays for the next `invoke dev` unless --volumes."""
     from parity.commands.dev import down as remove_dev
 
     with harness_errors():
-        console.print(f"removed {remove_dev(project())} resources")
+        console.print(f"removed {remove_dev(project(), volumes=volumes)} resources")
 
 
 @task(help={"container": "only this container (laravel, nginx, holder, …)"})
@@ -181,6 +182,115 @@ def logs(c: Context, container: str = "", tail: int = 200) -> None:
 
     with harness_errors():
         show_logs(project(), container or None, tail=tail)
+
+
+def exit_with(code: int) -> None:
+    """A command's non-zero exit code becomes the task's."""
+    if code != 0:
+        raise Exit(code=code)
+
+
+@task(name="exec", help={"container": "the container: laravel, nginx, worker, migrate, …"})
+def exec_in(c: Context, container: str) -> None:
+    """`invoke exec CONTAINER -- CMD…`: run CMD in the dev run's CONTAINER (a one-off task
+    when none runs), with the task's env and secrets; its exit code passes through."""
+    from parity.commands.shell import exec_command
+
+    with harness_errors():
+        code = exec_command(project(), container, words_after_dashes())
+    exit_with(code)
+
+
+@task(
+    positional=["container"],
+    help={"container": "the container (default: the migration's, e.g. laravel)"},
+)
+def shell(c: Context, container: str = "") -> None:
+    """An interactive shell in the dev run's CONTAINER (a one-off task when none runs)."""
+    from parity.commands.shell import shell as open_shell
+
+    with harness_errors():
+        code = open_shell(project(), container or None)
+    exit_with(code)
+
+
+@task(positional=["name"], help={"name": "the snapshot's name (default: the current UTC time)"})
+def db_snapshot(c: Context, name: str = "") -> None:
+    """Dump the local database into .local/snapshots/NAME.sql.gz (not while a migration runs)."""
+    from parity.commands.db import snapshot
+
+    with harness_errors():
+        console.print(f"snapshot {snapshot(project(), name or None).name}")
+
+
+@task(help={"name": "a snapshot's name (`invoke db.list`)"})
+def db_restore(c: Context, name: str) -> None:
+    """Replace the local database with snapshot NAME: its schema, data and migrations. The next
+    `invoke dev` runs the migrations the snapshot lacks."""
+    from parity.commands.db import restore
+
+    with harness_errors():
+        console.print(f"restored {restore(project(), name).name}")
+
+
+@task
+def db_list(c: Context) -> None:
+    """The local database's snapshots, oldest first."""
+    from parity.commands.db import list_snapshots
+
+    with harness_errors():
+        for item in list_snapshots(project()):
+            console.print(
+                f"{item.name:<32} {item.taken_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"{item.size_bytes / 1024:>8.0f} KiB",
+                markup=False,
+            )
+
+
+@task(name="import", help={"file": "a .sql or .sql.gz file"})
+def db_import(c: Context, file: str) -> None:
+    """Load FILE into the local database (not while a migration runs)."""
+    from parity.commands.db import import_dump
+
+    with harness_errors():
+        import_dump(project(), Path(file))
+
+
+@task(
+    name="export",
+    positional=["file"],
+    help={"file": "where to write (.sql, or .sql.gz to gzip; default: .local/exports/)"},
+)
+def db_export(c: Context, file: str = "") -> None:
+    """Dump the local database into FILE."""
+    from parity.commands.db import export_dump
+
+    with harness_errors():
+        console.print(f"exported {export_dump(project(), Path(file) if file else None)}")
+
+
+@task(name="shell")
+def db_shell(c: Context) -> None:
+    """The mysql client on the local database, as the app's user."""
+    from parity.commands.db import shell as mysql_shell
+
+    with harness_errors():
+        code = mysql_shell(project())
+    exit_with(code)
+
+
+def declared_command(name: str, help_line: str) -> Task[..., None]:
+    """One task for a fargate-parity.toml [[dev.commands]] entry: `invoke NAME -- ARGS`."""
+
+    def run(c: Context) -> None:
+        from parity.commands.shell import run_declared
+
+        with harness_errors():
+            code = run_declared(project(), name, words_after_dashes())
+        exit_with(code)
+
+    run.__doc__ = f"{help_line} (fargate-parity.toml [[dev.commands]])"
+    return Task(run, name=name)
 
 
 DEPLOY_HELP = {
@@ -343,7 +453,8 @@ def compose(c: Context) -> None:
         "asset-edit-runs": "asset edits (synth, rebuild, restart each)",
         "skip-suite": "do not time `invoke test-integration`",
         "cold-suite": "also time `invoke test-integration` with no app image layer cached",
-        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite",
+        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite, "
+        "setup",
     }
 )
 def bench(
@@ -390,4 +501,36 @@ namespace = Collection(
     show_parity,
     compose,
     bench,
+    exec_in,
+    shell,
+    Collection(
+        "db",
+        snapshot=db_snapshot,
+        restore=db_restore,
+        list=db_list,
+        shell=db_shell,
+        **{"import": db_import, "export": db_export},
+    ),
 )
+
+
+def add_declared_commands(collection: Collection) -> None:
+    """The app's shortcuts; a broken config adds none (the other tasks report it)."""
+    from parity.commands.shell import declared_commands
+
+    try:
+        commands = declared_commands(project())
+    except HarnessError:
+        return
+    for command in commands:
+        if command.name in collection.task_names:
+            console.print(
+                f"fargate-parity.toml: [[dev.commands]] {command.name!r} is a built-in task; "
+                "rename it",
+                markup=False,
+            )
+            continue
+        collection.add_task(declared_command(command.name, command.help))
+
+
+add_declared_commands(namespace)

@@ -264,7 +264,7 @@ def measure_deploys(bench: BenchContext) -> list[Figure]:
             else:
                 first.append(seconds)
     finally:
-        down(project.root)
+        down(project.root, volumes=True)
         bench.ledger.remove_created()
     ecs = {row["strategy"]: row for row in simulate(bench.options.ecs_trials, ECS_SEED)}
     adaptive, fixed = ecs[ADAPTIVE_STRATEGY], ecs[FIXED_15S_STRATEGY]

@@ -149,7 +149,7 @@ def measure_edits(bench: BenchContext) -> list[Figure]:
         )
         asset_runs, asset_steps = measure_asset_edits(bench, project, port=port)
     finally:
-        down(project.root)
+        down(project.root, volumes=True)
         bench.ledger.remove_created()
     return [
         visible_figure(
@@ -239,7 +239,7 @@ def measure_hot_edits(bench: BenchContext) -> list[Figure]:
         wait_for_200(url, timeout_s=FIRST_200_TIMEOUT_S)
         scripts, styles = hot_edit_rounds(project, url, runs=bench.options.edit_runs)
     finally:
-        down(project.root)
+        down(project.root, volumes=True)
         bench.ledger.remove_created()
     return [
         median_figure(

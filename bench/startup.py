@@ -1,7 +1,10 @@
 """Time to the first 200 through nginx from `invoke dev --detach`: cold, warm, hot, and the
 hand-started floor, measured interleaved in one run.
 
-* warm: images cached, nothing running (`invoke down` first);
+* warm: images cached, nothing running and no data kept (`invoke down --volumes` first), as
+  the by-hand baseline starts;
+* restart: after `invoke down`, which keeps the database's data volume: MySQL starts on its
+  data and the gate finds no migration pending;
 * hot: MySQL still up from the previous run (ensure_database reuses it), only the service
   task removed; the embedded emulator restarts in-process every run (about a second);
 * cold: no app image layer in the build cache. Each cold run works in a copy whose two
@@ -30,6 +33,8 @@ def measure_startup(bench: BenchContext) -> list[Figure]:
     project = bench.primed_copy("startup")
     app = HandStartedApp.from_tasks(project.app_tasks(), db_image=bench.db_image())
     warm: list[float] = []
+    restart: list[float] = []
+    restart_steps: list[dict[str, float]] = []
     hot: list[float] = []
     floor: list[float] = []
     floor_stages: list[dict[str, float]] = []
@@ -37,8 +42,8 @@ def measure_startup(bench: BenchContext) -> list[Figure]:
     hot_steps: list[dict[str, float]] = []
     try:
         for run in range(1, runs + 1):
-            note(f"start-up run {run}/{runs}: warm, hot, then by hand")
-            down(project.root)
+            note(f"start-up run {run}/{runs}: warm, hot, restart on the kept data, then by hand")
+            down(project.root, volumes=True)
             port = free_loopback_port()
             seconds, steps = timed_dev_to_first_200(project, port=port)
             warm.append(seconds)
@@ -48,6 +53,10 @@ def measure_startup(bench: BenchContext) -> list[Figure]:
             hot.append(seconds)
             hot_steps.append(steps)
             down(project.root)
+            seconds, steps = timed_dev_to_first_200(project, port=port)
+            restart.append(seconds)
+            restart_steps.append(steps)
+            down(project.root, volumes=True)
             run_id = f"{bench.session_id}-{run}"
             try:
                 seconds, stages = start_by_hand(app, port=free_loopback_port(), run_id=run_id)
@@ -56,10 +65,10 @@ def measure_startup(bench: BenchContext) -> list[Figure]:
             finally:
                 remove_labelled(bench.client, scope=BASELINE_SCOPE, run_id=run_id)
     finally:
-        down(project.root)
+        down(project.root, volumes=True)
     warm_figure = median_figure(
         "dev_warm_first_200_s",
-        "dev --detach to first 200, warm (images cached, nothing running)",
+        "dev --detach to first 200, warm (images cached, nothing running, empty database)",
         warm,
         phases=warm_steps,
     )
@@ -77,6 +86,13 @@ def measure_startup(bench: BenchContext) -> list[Figure]:
             "dev --detach to first 200, hot (MySQL already up)",
             hot,
             phases=hot_steps,
+        ),
+        median_figure(
+            "dev_restart_persisted_db_first_200_s",
+            "dev --detach to first 200 after `invoke down`, on the kept database (no migration "
+            "pending)",
+            restart,
+            phases=restart_steps,
         ),
         floor_figure,
         ratio_figure(
@@ -104,7 +120,7 @@ def measure_cold(bench: BenchContext) -> Figure:
             cold.append(seconds)
             cold_steps.append(steps)
         finally:
-            down(project.root)
+            down(project.root, volumes=True)
             remove_cache_busted(bench.client, cache_bust)
     return median_figure(
         "dev_cold_first_200_s",

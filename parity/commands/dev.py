@@ -33,7 +33,7 @@ from parity.runtime.bringup import (
     service_task_names,
 )
 from parity.runtime.devsecrets import stored_values
-from parity.runtime.localrun import LogPrinter, run_id_for, run_migration
+from parity.runtime.localrun import LogPrinter, data_volume_for, run_id_for, run_migration
 from parity.runtime.overrides import dev_mode_bind_mounts, source_mount_environment
 from parity.runtime.services import RunningService, ServiceOptions, start_services
 from parity.runtime.task import LocalTask, redactor, wait_for_any_stop
@@ -162,9 +162,12 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
         raise
     if options.detach:
         session.run.emulator.stop()
-        note("detached; `invoke logs` shows output, `invoke down` removes everything")
+        note(
+            "detached; `invoke logs` shows output, `invoke down` removes everything but the"
+            " database's data"
+        )
         return
-    note("streaming logs; Ctrl-C stops and removes everything")
+    note("streaming logs; Ctrl-C stops and removes everything but the database's data")
     printer = LogPrinter()
     for task in session.tasks():
         task.follow_logs(printer)
@@ -183,14 +186,20 @@ def emulator_choice(flag: str) -> EmulatorKind | None:
     return EmulatorKind.parse(flag) if flag else None
 
 
-def down(project_root: Path) -> int:
-    """Remove everything this checkout's dev runs and local deploys started, nothing else."""
+def down(project_root: Path, *, volumes: bool = False) -> int:
+    """Remove everything this checkout's dev runs and local deploys started, nothing else.
+    The local database's data volume stays unless ``volumes`` says to remove it too."""
     client = ensure_engine()
-    with step("removing local containers, networks and volumes"):
-        return sum(
-            remove_labelled(client, scope=scope, run_id=run_id_for(project_root))
-            for scope in LOCAL_SCOPES
+    run_id = run_id_for(project_root)
+    scopes: tuple[Scope, ...] = LOCAL_SCOPES
+    if volumes:
+        note(
+            f"removing the local database's volume {data_volume_for(run_id)} too: its data is "
+            "lost (`invoke db snapshot` keeps a copy)"
         )
+        scopes = (*LOCAL_SCOPES, Scope.DATA)
+    with step("removing local containers, networks and volumes"):
+        return sum(remove_labelled(client, scope=scope, run_id=run_id) for scope in scopes)
 
 
 def logs(project_root: Path, container: str | None, *, tail: int) -> None:

@@ -50,6 +50,12 @@ url_variable = "ASSETS_DEV_URL"        # the browser-facing URL, for the Vite co
 hot_file = "/srv/public/hot"           # in the app image: holds that URL while hot
 environment = { NODE_ENV = "development" }   # optional: Vite's own env
 
+[[dev.commands]]                       # invoke manage -- ARGS: argv + ARGS in the dev run
+name = "manage"
+argv = ["python", "manage.py"]
+container = "web"                      # default: the migration's watched container
+help = "Django's manage.py"            # optional: the task's --help line
+
 [[environments.local.overrides]]
 env = "FEATURE_FLAG"                   # or ref = "Stack:LogicalId", get_att = "Stack:Id.Attr",
 value = "on"                           #    import_value = "ExportName"
@@ -89,6 +95,7 @@ RDS_SECRET_KEYS = {
 }
 _ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_COMMAND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _MIGRATION_SELECTORS = ("output", "logical_id", "family")
 _OVERRIDE_KINDS = ("env", "ref", "get_att", "import_value")
 MIGRATIONS_CHECK_KEY = "migrations_check"
@@ -202,6 +209,19 @@ class HotConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DevCommand:
+    """``[[dev.commands]]``: a shortcut task (``invoke NAME -- ARGS``) that runs ``argv`` and
+    ARGS in a container of the dev run, such as ``php artisan`` for a Laravel app."""
+
+    name: str  # the invoke task's name
+    argv: tuple[str, ...]
+    # The container it runs in; None: the migration task's watched container (its image runs
+    # in the dev run's service, where the command then runs).
+    container: str | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class DevConfig:
     """``invoke dev --source-mounts``: the app's source mounted over the image's copy, into
     every container that runs the app image, with the env those containers then need; and
@@ -210,6 +230,7 @@ class DevConfig:
     source_mounts: tuple[SourceMount, ...] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     hot: HotConfig | None = None
+    commands: tuple[DevCommand, ...] = ()
 
     def require_hot(self) -> HotConfig:
         """[dev.hot], or one line saying that ``--hot`` needs it."""
@@ -297,12 +318,34 @@ def parse_config(raw: Mapping[str, Any], *, source: Path) -> HarnessConfig:
 
 
 def _dev(table: _Table) -> DevConfig:
-    table.only("source_mounts", "environment", "hot")
+    table.only("source_mounts", "environment", "hot", "commands")
     return DevConfig(
         source_mounts=_source_mounts(table),
         environment=table.strings("environment"),
         hot=_hot(table.table("hot")) if "hot" in table.values else None,
+        commands=_commands(table),
     )
+
+
+def _commands(table: _Table) -> tuple[DevCommand, ...]:
+    commands: dict[str, DevCommand] = {}
+    for item in table.tables("commands"):
+        item.only(*(f.name for f in fields(DevCommand)))
+        name = item.text("name")
+        if not _COMMAND_NAME.match(name):
+            raise item.error("name", f"is {name!r}; use lower-case letters, digits and '-'")
+        if name in commands:
+            raise item.error("name", f"is {name!r}, which an earlier [[dev.commands]] declares")
+        argv = item.texts("argv")
+        if not argv:
+            raise item.error("argv", "is missing; give the command as a list of words")
+        commands[name] = DevCommand(
+            name=name,
+            argv=argv,
+            container=item.optional_text("container"),
+            help=item.text("help", default=f"run {' '.join(argv)} ARGS in the dev run"),
+        )
+    return tuple(commands.values())
 
 
 def _hot(table: _Table) -> HotConfig:

@@ -28,6 +28,9 @@ class Scope(StrEnum):
     EMULATOR = "emulator"  # a LocalStack container started on its own
     TEST = "test"  # the integration tests' own containers
     BENCH = "bench"  # the benchmarks' by-hand baseline
+    # The local database's data of one checkout: kept by `invoke down` and Ctrl-C, removed
+    # only by `invoke down --volumes`.
+    DATA = "data"
 
 
 def run_labels(*, scope: Scope, run_id: str, checkout: str | None = None) -> dict[str, str]:

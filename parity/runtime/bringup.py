@@ -7,6 +7,7 @@ way, in this order; only the scope (which labels the resources carry) and the po
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +30,12 @@ from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
     build_app_images,
+    data_volume_for,
+    dev_values,
     ensure_app_caches,
     ensure_app_database,
     ensure_network,
+    provisioned_secrets,
     run_id_for,
     seed_and_resolve,
 )
@@ -90,6 +94,19 @@ def build_app(project_root: Path, settings: HarnessSettings) -> BuiltApp:
     return BuiltApp(client=client, tasks=tasks, certificates=certificates)
 
 
+def existing_app(project_root: Path, settings: HarnessSettings) -> BuiltApp:
+    """The app as last synthesized (a synth only when there is no assembly yet), its images
+    not built: for commands that need only the run's backing services or a running task."""
+    assembly = assembly_dir(project_root)
+    if not (assembly / "manifest.json").is_file():
+        assembly = prepare_assembly(project_root)
+    return BuiltApp(
+        client=ensure_engine(),
+        tasks=environment_tasks(project_root, LOCAL_ENVIRONMENT, assembly),
+        certificates=settings.certificates(),
+    )
+
+
 def local_context(
     client: docker.DockerClient, project_root: Path, emulator: Emulator, *, scope: Scope
 ) -> LocalContext:
@@ -104,6 +121,8 @@ def local_context(
         db_host=f"{name}-mysql",
         emulator=emulator,
         secrets_file=project_root / SECRETS_FILE,
+        # Only dev runs keep their data; deploys and checks start from an empty database.
+        db_volume=data_volume_for(run_id) if scope is Scope.DEV else None,
     )
     ensure_network(client, context.network, context.labels)
     return context
@@ -135,16 +154,22 @@ def bring_up(
         )
     try:
         context = local_context(built.client, project_root, running, scope=scope)
-        secrets = seed_and_resolve(context, tasks, extra_tasks)
-        ensure_app_database(
-            context,
-            tasks,
-            secrets,
-            requested_image=settings.db_image,
-            certificates=built.certificates,
-            host_port=db_port,
-        )
-        ensure_app_caches(context, tasks, secrets, certificates=built.certificates)
+        values = dev_values(context, tasks, extra_tasks)
+        # The emulator is seeded and every secret resolved while MySQL and Redis start: their
+        # credentials come from the same dev values (RDS and ElastiCache own theirs in AWS).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed") as pool:
+            resolving = pool.submit(seed_and_resolve, context, tasks, extra_tasks, values)
+            provisioned = provisioned_secrets(tasks, values)
+            ensure_app_database(
+                context,
+                tasks,
+                provisioned,
+                requested_image=settings.db_image,
+                certificates=built.certificates,
+                host_port=db_port,
+            )
+            ensure_app_caches(context, tasks, provisioned, certificates=built.certificates)
+            secrets = resolving.result()
     except BaseException:
         running.stop()
         raise

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity.assembly.secretref import SecretRef, SecretResolver, SecretService, resolve_secrets
+from parity.assembly.secretref import (
+    SecretRef,
+    SecretResolver,
+    SecretService,
+    SecretUnavailable,
+    resolve_secrets,
+)
 from parity.assembly.taskdef import TaskDefinition
 from parity.errors import ConfigError
 from parity.secretvalue import SecretValue
@@ -128,6 +134,30 @@ def seed(values: DevSecrets, *, secretsmanager: Any, ssm: Any) -> None:
             secretsmanager.put_secret_value(SecretId=name, SecretString=text)
     for name, value in values.ssm.items():
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+@dataclass(frozen=True)
+class DevValueResolver:
+    """Resolves a reference straight from the dev values, for what the harness provisions
+    itself: the local MySQL's and Redis' credentials, which RDS and ElastiCache own in AWS.
+    So those can start while the emulator is seeded; tasks resolve through the emulator."""
+
+    values: DevSecrets
+
+    def fetch(self, ref: SecretRef) -> SecretValue:
+        if ref.service is SecretService.SSM:
+            if ref.name not in self.values.ssm:
+                raise SecretUnavailable("no dev value for the parameter")
+            return SecretValue(self.values.ssm[ref.name])
+        stored = self.values.secrets_manager.get(ref.name)
+        if stored is None:
+            raise SecretUnavailable("no dev value for the secret")
+        if ref.json_key is None:
+            return SecretValue(stored if isinstance(stored, str) else json.dumps(stored))
+        document = json.loads(stored) if isinstance(stored, str) else stored
+        if not isinstance(document, Mapping) or ref.json_key not in document:
+            raise SecretUnavailable(f"the dev value has no JSON key {ref.json_key!r}")
+        return SecretValue(str(document[ref.json_key]))
 
 
 def resolve_task_secrets(

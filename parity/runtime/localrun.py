@@ -20,18 +20,31 @@ from docker.models.containers import Container
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
 from parity.assembly.caches import RedisCache
-from parity.assembly.secretref import AwsSecretResolver
+from parity.assembly.secretref import AwsSecretResolver, SecretResolver
 from parity.assembly.taskdef import TaskDefinition
 from parity.config.settings import ExtraCertificates
 from parity.console import console, step
 from parity.engine.images import ImageBuild, ensure_image
 from parity.engine.labels import Scope, run_labels
-from parity.errors import ConfigError, MigrationFailed
-from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
+from parity.errors import ConfigError, MigrationFailed, NotReady
+from parity.runtime.devsecrets import (
+    DevSecrets,
+    DevValueResolver,
+    demand_of,
+    load_or_create,
+    resolve_task_secrets,
+    seed,
+)
 from parity.runtime.overrides import environment_overrides, fargate_environment
 from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
-from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
+from parity.services.database import (
+    DatabaseSettings,
+    ensure_data_volume,
+    resolve_image,
+    start_database,
+    wait_for_login,
+)
 from parity.services.emulator import Emulator
 from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, start_redis
 
@@ -49,6 +62,8 @@ class LocalContext:
     db_host: str
     emulator: Emulator
     secrets_file: Path
+    # The named volume the DB keeps its data in across runs (None: the container's own).
+    db_volume: str | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -58,6 +73,11 @@ class LocalContext:
 def run_id_for(project_root: Path) -> str:
     """A stable id per checkout, so two clones on one machine do not collide."""
     return hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:8]
+
+
+def data_volume_for(run_id: str) -> str:
+    """The checkout's DB data volume: ``invoke down`` keeps it, ``down --volumes`` removes it."""
+    return f"parity-{Scope.DATA}-{run_id}-mysql"
 
 
 def ensure_network(client: docker.DockerClient, name: str, labels: dict[str, str]) -> str:
@@ -81,13 +101,24 @@ class ResolvedSecrets:
         return self.by_task[task.logical_id]
 
 
-def seed_and_resolve(
+def dev_values(
     context: LocalContext, tasks: AppTasks, extra_tasks: tuple[TaskDefinition, ...] = ()
-) -> ResolvedSecrets:
-    """Seed the dev values into the emulator, then resolve every secret, before any start."""
+) -> DevSecrets:
+    """The dev value of every secret the tasks (and ``extra_tasks``) and the caches read,
+    generated where missing."""
     definitions = (*tasks.task_definitions, *extra_tasks)
     auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
-    values = load_or_create(context.secrets_file, demand_of(definitions, extra=auth_tokens))
+    return load_or_create(context.secrets_file, demand_of(definitions, extra=auth_tokens))
+
+
+def seed_and_resolve(
+    context: LocalContext,
+    tasks: AppTasks,
+    extra_tasks: tuple[TaskDefinition, ...] = (),
+    values: DevSecrets | None = None,
+) -> ResolvedSecrets:
+    """Seed the dev values into the emulator, then resolve every secret, before any start."""
+    values = values or dev_values(context, tasks, extra_tasks)
     seed(
         values,
         secretsmanager=context.emulator.client("secretsmanager"),
@@ -98,10 +129,20 @@ def seed_and_resolve(
         # The emulator's account is not the app's: secrets were seeded, and are found, by name.
         by_name=True,
     )
+    return resolve_all(tasks, resolver, tasks.task_definitions)
+
+
+def provisioned_secrets(tasks: AppTasks, values: DevSecrets) -> ResolvedSecrets:
+    """The migration task's and the caches' values straight from the dev values: what the
+    local MySQL and Redis are created with (``DevValueResolver``)."""
+    return resolve_all(tasks, DevValueResolver(values), (tasks.migration,))
+
+
+def resolve_all(
+    tasks: AppTasks, resolver: SecretResolver, definitions: tuple[TaskDefinition, ...]
+) -> ResolvedSecrets:
     return ResolvedSecrets(
-        by_task={
-            task.logical_id: resolve_task_secrets(task, resolver) for task in tasks.task_definitions
-        },
+        by_task={task.logical_id: resolve_task_secrets(task, resolver) for task in definitions},
         caches={
             cache.logical_id: None if cache.auth_token is None else resolver.fetch(cache.auth_token)
             for cache in tasks.caches
@@ -157,13 +198,31 @@ def ensure_database(
             return existing
         existing.remove(force=True, v=True)
     settings = dataclasses.replace(settings, host_port=host_port)
-    return start_database(
-        context.client,
-        settings,
-        name=context.db_host,
-        network=context.network,
-        labels=context.labels,
-    )
+    data_volume = None
+    if context.db_volume is not None:
+        data_volume = ensure_data_volume(
+            context.client,
+            context.db_volume,
+            run_labels(scope=Scope.DATA, run_id=context.run_id),
+        )
+    try:
+        return start_database(
+            context.client,
+            settings,
+            name=context.db_host,
+            network=context.network,
+            labels=context.labels,
+            data_volume=data_volume,
+        )
+    except NotReady as error:
+        if data_volume is None:
+            raise
+        # The data outlives the credentials file: a new .local/secrets.json cannot log in.
+        raise NotReady(
+            f"{error}; if .local/secrets.json changed since its data volume {data_volume} was "
+            "made, restore the old file, or `invoke down --volumes` to start afresh (the data "
+            "is lost)"
+        ) from None
 
 
 def ensure_app_database(

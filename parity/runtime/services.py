@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets as random_tokens
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from parity.assembly.apptasks import ServiceSpec
@@ -91,37 +92,25 @@ def balancer_for(run: LocalRun, service: ServiceSpec, *, host_port: int) -> Loca
 
 
 def start_services(run: LocalRun, options: ServiceOptions) -> tuple[RunningService, ...]:
-    """Start every service of the run, in template order; print each URL.
+    """Start every service of the run, side by side as ECS starts them (the balancers first,
+    in template order); print each URL once all are up.
 
     On a failure, what this call started is stopped and removed before the error surfaces.
     """
-    started: list[RunningService] = []
+    started = [RunningService(service) for service in run.tasks.services]
     ports = balancer_ports(
         run.tasks.services, first_port=options.first_port, configured=options.ports
     )
     try:
-        for service in run.tasks.services:
-            running = RunningService(service)
-            started.append(running)
-            if service.load_balancer is not None:
-                running.balancer = balancer_for(run, service, host_port=ports[service.key])
-                running.balancer.ensure_running(run.certificates)
-            for _ in range(task_count(service, options.max_tasks)):
-                running.tasks.append(
-                    start_service_task(
-                        run.context,
-                        run.tasks,
-                        service,
-                        run.secrets,
-                        task_name=run.task_name(
-                            f"{SERVICE_TASK}-{service.key}", random_tokens.token_hex(2)
-                        ),
-                        bind_mounts=options.bind_mounts,
-                        added_environment=options.added_environment,
-                    )
+        for running in started:
+            if running.service.load_balancer is not None:
+                running.balancer = balancer_for(
+                    run, running.service, host_port=ports[running.service.key]
                 )
-            if running.balancer is not None and running.tasks:
-                route(run, running)
+                running.balancer.ensure_running(run.certificates)
+        with ThreadPoolExecutor(max_workers=max(len(started), 1), thread_name_prefix="svc") as pool:
+            for start in [pool.submit(start_tasks, run, running, options) for running in started]:
+                start.result()
     except BaseException:
         stop_services(started)
         raise
@@ -131,6 +120,27 @@ def start_services(run: LocalRun, options: ServiceOptions) -> tuple[RunningServi
             f"[bold green]{running.service.key}:[/] {len(running.tasks)} task(s), {where}"
         )
     return tuple(started)
+
+
+def start_tasks(run: LocalRun, running: RunningService, options: ServiceOptions) -> None:
+    """The service's tasks, each healthy, then its balancer's routes to them."""
+    service = running.service
+    for _ in range(task_count(service, options.max_tasks)):
+        running.tasks.append(
+            start_service_task(
+                run.context,
+                run.tasks,
+                service,
+                run.secrets,
+                task_name=run.task_name(
+                    f"{SERVICE_TASK}-{service.key}", random_tokens.token_hex(2)
+                ),
+                bind_mounts=options.bind_mounts,
+                added_environment=options.added_environment,
+            )
+        )
+    if running.balancer is not None and running.tasks:
+        route(run, running)
 
 
 def route(run: LocalRun, running: RunningService) -> None:

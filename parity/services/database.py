@@ -9,12 +9,18 @@ container on stdin (``parity.engine.secretinject``), never in its config.
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import pymysql
+from docker.errors import NotFound
 from docker.models.containers import Container
+from docker.types import Mount
+from docker.utils.socket import STDERR, frames_iter
 
 from parity.config.settings import DEFAULT_DB_IMAGE, ExtraCertificates
 from parity.console import note, step
@@ -30,6 +36,10 @@ MARIADB_IMAGE = "fargate-parity/mariadb:bookworm"
 # The harness's own build context (package data): any app's local run can build it.
 MARIADB_CONTEXT = Path(__file__).parents[1] / "assets" / "mysql"
 READY_TIMEOUT_S = 90.0
+# Where both the official image and the MariaDB stand-in keep their data.
+DATA_DIR = "/var/lib/mysql"
+# How the stand-in's entrypoint creates the app's database; a reset creates it the same way.
+CREATE_OPTIONS = "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 
 
 @dataclass(frozen=True)
@@ -73,14 +83,19 @@ def start_database(
     network: str,
     labels: dict[str, str],
     ready_timeout_s: float = READY_TIMEOUT_S,
+    data_volume: str | None = None,
 ) -> Container:
     """Start the DB on ``network`` (alias ``name``), publish 3306 on loopback, wait for it.
+    With ``data_volume`` (a named volume) its data outlives the container.
 
     When it is not ready in time, the container is removed before the error surfaces."""
     if settings.host_port is not None:
         claim_port(settings.host_port, purpose="the local MySQL")
     api = client.api
     entrypoint, command = wrapped_argv(*image_argv(client, settings.image))
+    mounts = [wrapper_mount()]
+    if data_volume is not None:
+        mounts.append(Mount(target=DATA_DIR, source=data_volume, type="volume"))
     created = api.create_container(
         settings.image,
         name=name,
@@ -91,7 +106,7 @@ def start_database(
         stdin_open=True,  # the credentials arrive on stdin: see parity.engine.secretinject
         healthcheck={"test": ["NONE"]},  # readiness is judged by logging in, below
         host_config=api.create_host_config(
-            port_bindings={3306: (LOOPBACK_ADDRESS, settings.host_port)}, mounts=[wrapper_mount()]
+            port_bindings={3306: (LOOPBACK_ADDRESS, settings.host_port)}, mounts=mounts
         ),
         networking_config=api.create_networking_config(
             {network: api.create_endpoint_config(aliases=[name])}
@@ -106,6 +121,15 @@ def start_database(
         remove_quietly(container)
         raise
     return container
+
+
+def ensure_data_volume(client: docker.DockerClient, name: str, labels: dict[str, str]) -> str:
+    """The named volume the DB keeps its data in, created (with ``labels``) when missing."""
+    try:
+        client.volumes.get(name)
+    except NotFound:
+        client.volumes.create(name=name, labels=labels)
+    return name
 
 
 def credentials(settings: DatabaseSettings) -> dict[str, SecretValue]:
@@ -152,3 +176,99 @@ def connect(
         connect_timeout=connect_timeout_s,
         autocommit=True,
     )
+
+
+class DatabaseCommandFailed(NotReady):
+    """A client tool run in the DB container (mysqldump, mysql) exited non-zero."""
+
+
+def _root_client(tool: str, settings: DatabaseSettings, *extra: str) -> list[str]:
+    """``tool`` as root on the app's database over the container's own loopback; the password
+    travels in the exec's environment (MYSQL_PWD), never in its argv."""
+    return [
+        tool,
+        "--protocol=TCP",
+        "-h127.0.0.1",
+        "-uroot",
+        "--default-character-set=utf8mb4",
+        *extra,
+        settings.database,
+    ]
+
+
+def dump_database(
+    container: Container, settings: DatabaseSettings, write: Callable[[bytes], object]
+) -> None:
+    """mysqldump the app's database (schema, data, routines, triggers), consistent without
+    locking (one transaction), handing its output to ``write`` as it streams."""
+    api = container.client.api
+    command = _root_client(
+        "mysqldump",
+        settings,
+        "--single-transaction",
+        "--routines",
+        "--triggers",
+        "--add-drop-table",
+    )
+    exec_id = api.exec_create(
+        container.id, command, environment={"MYSQL_PWD": settings.root_password}
+    )["Id"]
+    errors = bytearray()
+    for out, err in api.exec_start(exec_id, stream=True, demux=True):
+        if out:
+            write(out)
+        if err:
+            errors += err
+    _check_exit(container, exec_id, "mysqldump", errors)
+
+
+def load_database(
+    container: Container, settings: DatabaseSettings, chunks: Iterable[bytes]
+) -> None:
+    """Run SQL (a dump) against the app's database as root, fed on the exec's stdin."""
+    api = container.client.api
+    command = _root_client("mysql", settings, "--binary-mode")
+    exec_id = api.exec_create(
+        container.id,
+        command,
+        stdin=True,
+        environment={"MYSQL_PWD": settings.root_password},
+    )["Id"]
+    attached = api.exec_start(exec_id, socket=True)
+    errors = bytearray()
+
+    def collect() -> None:
+        for stream, data in frames_iter(attached, tty=False):
+            if stream == STDERR:
+                errors.extend(data)
+
+    reader = threading.Thread(target=collect, daemon=True, name="mysql-stderr")
+    reader.start()
+    raw = attached._sock  # the HTTP-hijacked socket, as in parity.engine.secretinject
+    try:
+        for chunk in chunks:
+            raw.sendall(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # mysql stopped reading: its exit code and message say why
+    finally:
+        raw.shutdown(socket.SHUT_WR)
+        reader.join()
+        attached.close()
+    _check_exit(container, exec_id, "mysql", errors)
+
+
+def reset_database(container: Container, settings: DatabaseSettings) -> None:
+    """Drop the app's database and create it empty (the app user's grants are by name, so they
+    hold): what a restore starts from, so tables the snapshot did not have are gone too."""
+    with connect(container, settings, as_root=True) as session, session.cursor() as cursor:
+        name = settings.database.replace("`", "``")
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cursor.execute(f"CREATE DATABASE `{name}` {CREATE_OPTIONS}")
+
+
+def _check_exit(container: Container, exec_id: str, tool: str, errors: bytes | bytearray) -> None:
+    code = container.client.api.exec_inspect(exec_id)["ExitCode"]
+    if code != 0:
+        lines = [line for line in errors.decode(errors="replace").splitlines() if line.strip()]
+        detail = lines[-1] if lines else "no message"
+        raise DatabaseCommandFailed(f"{tool} in {container.name} exited with {code}: {detail}")

@@ -13,13 +13,11 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
-
-import boto3
-from localstack_client.config import get_service_endpoint
 
 from parity.config.settings import EmulatorKind
 from parity.console import note
@@ -41,14 +39,25 @@ class Emulator:
     region: str
     # Stops what start_emulator started; None for an emulator the harness only attached to.
     _stop: Callable[[], None] | None = None
+    # One client per service: making a boto3 client loads its service model (tenths of a
+    # second each), and a run makes hundreds of calls. boto3 clients are thread-safe.
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            **EMULATOR_CREDENTIALS,
-        )
+        # boto3 is imported here, not at the top: `invoke` imports this module for every task,
+        # and bring_up makes the first client in its seeding thread, beside MySQL's start.
+        import boto3
+
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    **EMULATOR_CREDENTIALS,
+                )
+            return self._clients[service]
 
     def stop(self) -> None:
         """Stop the emulator if the harness started it; calling it again does nothing."""
@@ -100,6 +109,8 @@ def start_localstack_emulator(
 
 
 def attach_external(*, region: str) -> Emulator:
+    from localstack_client.config import get_service_endpoint
+
     endpoint = get_service_endpoint("secretsmanager") or f"http://localhost:{DEFAULT_PORT}"
     parsed = urlparse(endpoint)
     host, port = parsed.hostname or "localhost", parsed.port or DEFAULT_PORT

@@ -26,7 +26,7 @@ import yaml
 
 from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL
 from parity.engine.ports import claim_port
-from parity.runtime.localrun import run_id_for
+from parity.runtime.localrun import data_volume_for, run_id_for
 from tests.integration.support import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator]
@@ -75,7 +75,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
     assert ready, result.stderr[-3000:]
     assert ready[1] == f"http://127.0.0.1:{port}/"
     yield RunningShop(root=root, url=ready[1], started_at=started_at)
-    invoke(root, "down")
+    invoke(root, "down", "--volumes")
 
 
 def lifecycle(shop: RunningShop, client: docker.DockerClient) -> list[dict[str, Any]]:
@@ -159,3 +159,9 @@ def test_nothing_is_left_after_invoke_down(
     assert invoke(shop.root, "down").returncode == 0
     assert docker_client.containers.list(all=True, filters=shop.labels) == []
     assert docker_client.networks.list(filters=shop.labels) == []
+    kept = docker_client.volumes.list(filters=shop.labels)
+    assert [volume.name for volume in kept] == [data_volume_for(run_id_for(shop.root))]
+    removed = invoke(shop.root, "down", "--volumes")
+    assert removed.returncode == 0
+    assert "its data is lost" in removed.stderr
+    assert docker_client.volumes.list(filters=shop.labels) == []

@@ -63,7 +63,7 @@ def session(project_copy: ProjectCopy, docker_client: docker.DockerClient) -> It
     started = start_dev(project_copy.root, options(), HarnessSettings.from_environ())
     yield started
     started.run.emulator.stop()
-    down(project_copy.root)
+    down(project_copy.root, volumes=True)
 
 
 @pytest.fixture(scope="module")
@@ -405,6 +405,7 @@ def test_a_failing_migration_never_starts_the_service_and_leaves_nothing(
     labels = {"label": [f"{RUN_LABEL}={context_id}"]}
     assert docker_client.containers.list(all=True, filters=labels) == []
     assert docker_client.networks.list(filters=labels) == []
+    down(project.root, volumes=True)
 
 
 def test_an_interrupt_during_start_up_leaves_nothing(
@@ -425,4 +426,10 @@ def test_an_interrupt_during_start_up_leaves_nothing(
     labels = {"label": [f"{RUN_LABEL}={localrun.run_id_for(project.root)}"]}
     assert docker_client.containers.list(all=True, filters=labels) == []
     assert docker_client.networks.list(filters=labels) == []
+    # Only the database's data stays, as after a Ctrl-C of a running `invoke dev`.
+    kept = docker_client.volumes.list(filters=labels)
+    assert [volume.name for volume in kept] == [
+        localrun.data_volume_for(localrun.run_id_for(project.root))
+    ]
+    down(project.root, volumes=True)
     assert docker_client.volumes.list(filters=labels) == []

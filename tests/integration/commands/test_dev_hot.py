@@ -43,7 +43,7 @@ def session(project_copy: ProjectCopy, docker_client: docker.DockerClient) -> It
     started = start_dev(project_copy.root, options, HarnessSettings.from_environ())
     yield started
     started.run.emulator.stop()
-    down(project_copy.root)
+    down(project_copy.root, volumes=True)
 
 
 @pytest.fixture

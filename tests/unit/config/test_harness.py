@@ -164,6 +164,49 @@ def test_each_dev_hot_mistake_is_one_line_naming_the_key(
     assert str(caught.value).startswith("fargate-parity.toml: ")
 
 
+COMMAND = """
+[[dev.commands]]
+name = "manage"
+argv = ["python", "manage.py"]
+"""
+
+
+def test_dev_commands_are_shortcuts_into_a_container(tmp_path: Path) -> None:
+    text = COMMAND + '[[dev.commands]]\nname = "psql"\nargv = ["psql"]\ncontainer = "db"\n'
+    commands = parse(text + MINIMAL, tmp_path).dev.commands  # type: ignore[attr-defined]
+    assert [(c.name, c.argv, c.container) for c in commands] == [
+        ("manage", ("python", "manage.py"), None),
+        ("psql", ("psql",), "db"),
+    ]
+    assert commands[0].help == "run python manage.py ARGS in the dev run"
+    assert parse(MINIMAL, tmp_path).dev.commands == ()  # type: ignore[attr-defined]
+
+
+def test_the_sample_app_declares_artisan() -> None:
+    (artisan,) = load_config(PROJECT_ROOT).dev.commands
+    assert (artisan.name, artisan.argv, artisan.container) == ("artisan", ("php", "artisan"), None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (COMMAND.replace('"manage"', '"Manage It"'), r"dev\.commands\[0\]\.name: is 'Manage It'"),
+        (COMMAND.replace('["python", "manage.py"]', "[]"), r"dev\.commands\[0\]\.argv: is missing"),
+        (COMMAND.replace('["python", "manage.py"]', '"manage"'), r"commands\[0\]\.argv: must be a"),
+        (COMMAND + "shell = true\n", r"dev\.commands\[0\]\.shell: is not a known key"),
+        (COMMAND + COMMAND, r"dev\.commands\[1\]\.name: is 'manage', which an earlier"),
+        ("[dev]\ncommands = 'manage'\n", r"dev\.commands: must be an array of tables"),
+    ],
+)
+def test_each_dev_commands_mistake_is_one_line_naming_the_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse(text + MINIMAL, tmp_path)
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith("fargate-parity.toml: ")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from parity.assembly.secretref import AwsSecretResolver, parse_value_from
+from parity.assembly.secretref import AwsSecretResolver, SecretUnavailable, parse_value_from
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
 from parity.config.settings import EmulatorKind
 from parity.errors import ConfigError
-from parity.runtime.devsecrets import SecretDemand, demand_of, load_or_create, seed, stored_values
+from parity.runtime.devsecrets import (
+    DevValueResolver,
+    SecretDemand,
+    demand_of,
+    load_or_create,
+    seed,
+    stored_values,
+)
 from parity.secretvalue import SecretValue
 from parity.services.emulator import Emulator, start_emulator
 
@@ -102,6 +109,27 @@ def test_seeded_values_resolve_the_way_ecs_resolves_them(
     assert resolver.fetch(secrets["MAIL_PASSWORD"]) == SecretValue(
         values.ssm["/laravel/local/mail-password"]
     )
+
+
+def test_the_dev_values_resolve_to_what_the_seeded_emulator_answers(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    """The local MySQL is created from the dev values while the emulator is seeded; the
+    migration container then reads the same credentials through the emulator."""
+    values = load_or_create(tmp_path / "s.json", demand_of([task()]))
+    seed(values, secretsmanager=emulator.client("secretsmanager"), ssm=emulator.client("ssm"))
+    through_emulator = AwsSecretResolver(
+        client_factory=lambda service, *, region_name=None: emulator.client(service), by_name=True
+    )
+    local = DevValueResolver(values)
+    for ref in task().containers[0].secrets.values():
+        assert local.fetch(ref) == through_emulator.fetch(ref), ref.value_from
+    whole = parse_value_from(AURORA)
+    assert json.loads(local.fetch(whole).reveal()) == values.secrets_manager["laravel/local/aurora"]
+    with pytest.raises(SecretUnavailable, match="no JSON key 'port'"):
+        local.fetch(parse_value_from(f"{AURORA}:port::"))
+    with pytest.raises(SecretUnavailable, match="no dev value"):
+        local.fetch(parse_value_from(MAIL + "-other"))
 
 
 def test_a_corrupt_values_file_names_itself(tmp_path: Path) -> None:
