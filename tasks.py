@@ -113,8 +113,8 @@ def synth(c: Context, env: str = "") -> None:
         cdk.synth(project(), env or None)
 
 
-@task
-def diff(c: Context, env: str) -> None:
+@task(help={"env": "the environment (local, qa or prod)"})
+def diff(c: Context, env: str = "") -> None:
     """Show `cdk diff` for an environment's stacks (uses AWS_ENDPOINT_URL when set)."""
     from parity.commands import cdk
 
@@ -122,44 +122,47 @@ def diff(c: Context, env: str) -> None:
         console.print(cdk.diff(project(), env), markup=False, highlight=False)
 
 
+PORT_HELP = "0 picks a free one"
+
+
 @task(
     help={
-        "port": f"loopback port for nginx (default {DEFAULT_HTTP_PORT})",
-        "db-port": "also publish MySQL on this loopback port",
+        "port": f"loopback port for nginx (default {DEFAULT_HTTP_PORT}; {PORT_HELP})",
+        "db-port": f"also publish MySQL on this loopback port ({PORT_HELP})",
         "detach": "return once the service is healthy",
         "source-mounts": "dev mode: bind-mount the PHP source, edits show without a rebuild",
         "hot": "dev mode with Vite's dev server: JS and CSS edits show in the open page without "
         "a reload (implies --source-mounts)",
         "vite-port": "loopback port of Vite's dev server with --hot "
-        "(default: fargate-parity.toml's dev.hot.port)",
+        f"(default: fargate-parity.toml's dev.hot.port; {PORT_HELP})",
         "emulator": EMULATOR_HELP,
-        "emulator-port": f"loopback port of the AWS emulator (default {DEFAULT_EMULATOR_PORT})",
+        "emulator-port": "loopback port of the AWS emulator (default: a free one per run)",
     }
 )
 def dev(
     c: Context,
-    port: int = DEFAULT_HTTP_PORT,
-    db_port: int = 0,
+    port: str = str(DEFAULT_HTTP_PORT),
+    db_port: str = "",
     detach: bool = False,
     source_mounts: bool = False,
     hot: bool = False,
-    vite_port: int = 0,
+    vite_port: str = "",
     emulator: str = "",
-    emulator_port: int = DEFAULT_EMULATOR_PORT,
+    emulator_port: str = str(DEFAULT_EMULATOR_PORT),
 ) -> None:
     """Run the app locally: synth, build, MySQL + AWS emulator, migration gate, service."""
-    from parity.commands.dev import DevOptions, emulator_choice
+    from parity.commands.dev import DevOptions
     from parity.commands.dev import dev as run_dev
 
     with harness_errors():
-        options = DevOptions(
+        options = DevOptions.from_flags(
             port=port,
-            db_port=db_port or None,
+            db_port=db_port,
             detach=detach,
             source_mounts=source_mounts,
             hot=hot,
-            vite_port=vite_port or None,
-            emulator=emulator_choice(emulator),
+            vite_port=vite_port,
+            emulator=emulator,
             emulator_port=emulator_port,
         )
         run_dev(project(), options)
@@ -202,18 +205,18 @@ RELEASE_CHECK_HELP = {
 @task(help={**DEPLOY_HELP, **RELEASE_CHECK_HELP})
 def deploy(
     c: Context,
-    env: str,
+    env: str = "",
     confirm: bool = False,
     timeout: int = 1800,
     deploy_id: str = "",
-    port: int = DEFAULT_HTTP_PORT,
+    port: str = str(DEFAULT_HTTP_PORT),
     emulator: str = "",
     previous: str = "",
     allow_breaking: str = "",
 ) -> None:
     """Synth and check, the release checks (migrations and the previous release), deploy the
     migration stack, gate on the migration, deploy every service stack."""
-    from parity.deploy.backends import DeployRequest
+    from parity.deploy.backends import DeployRequest, parse_port
     from parity.deploy.backends import deploy as run_deploy
 
     with harness_errors():
@@ -224,7 +227,7 @@ def deploy(
                 confirm=confirm,
                 timeout_s=float(timeout),
                 deploy_id=deploy_id,
-                local_port=port,
+                local_port=parse_port(port, flag="--port"),
                 emulator=emulator,
                 previous_ref=previous,
                 allow_breaking=allow_breaking,
@@ -236,15 +239,15 @@ def deploy(
 @task(help=DEPLOY_HELP)
 def migrate(
     c: Context,
-    env: str,
+    env: str = "",
     confirm: bool = False,
     timeout: int = 1800,
     deploy_id: str = "",
-    port: int = DEFAULT_HTTP_PORT,
+    port: str = str(DEFAULT_HTTP_PORT),
     emulator: str = "",
 ) -> None:
     """Run only the migration gate against what is deployed in ENV."""
-    from parity.deploy.backends import DeployRequest
+    from parity.deploy.backends import DeployRequest, parse_port
     from parity.deploy.backends import migrate as run_migrate
 
     with harness_errors():
@@ -255,7 +258,7 @@ def migrate(
                 confirm=confirm,
                 timeout_s=float(timeout),
                 deploy_id=deploy_id,
-                local_port=port,
+                local_port=parse_port(port, flag="--port"),
                 emulator=emulator,
             ),
         )
@@ -301,15 +304,17 @@ def run_task(c: Context, name: str, env: str = "local", emulator: str = "") -> N
 def show_parity(
     c: Context,
     env: str = "prod",
-    port: int = DEFAULT_HTTP_PORT,
+    port: str = str(DEFAULT_HTTP_PORT),
     source_mounts: bool = False,
     hot: bool = False,
 ) -> None:
     """List every named local override next to the value ENV's deployed task definition has."""
     from parity.commands.report import show_parity as show
+    from parity.deploy.backends import parse_port
 
     with harness_errors():
-        show(project(), env=env, host_port=port, source_mounts=source_mounts, hot=hot)
+        host_port = parse_port(port, flag="--port")
+        show(project(), env=env, host_port=host_port, source_mounts=source_mounts, hot=hot)
 
 
 @task

@@ -18,6 +18,7 @@ from pathlib import Path
 import docker
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
+from parity.config.flags import FREE_PORT
 from parity.config.harness import load_config
 from parity.config.settings import (
     DEFAULT_HTTP_PORT,
@@ -43,12 +44,15 @@ from parity.runtime.bringup import (
     build_app,
     remove_task,
     service_task_names,
+    settle_orphaned_migrations,
 )
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
 from parity.runtime.localrun import LocalContext, placement, start_service_task
 from parity.runtime.services import TARGET_TIMEOUT_S, balancer_for, task_count
 from parity.runtime.task import LocalTask, TaskTimeout
-from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
+
+# How long a migration a killed run left may go on before this deploy stops it.
+ORPHANED_MIGRATION_WAIT_S = 600.0
 
 
 def task_definition_id(tasks: AppTasks) -> str:
@@ -63,7 +67,7 @@ class LocalBackend:
     settings: HarnessSettings
     host_port: int = DEFAULT_HTTP_PORT
     emulator_kind: EmulatorKind = EmulatorKind.MOTO
-    emulator_port: int = DEFAULT_EMULATOR_PORT
+    emulator_port: int = FREE_PORT
     client: docker.DockerClient = field(init=False)
     _run: LocalRun | None = field(default=None, init=False)
     _migrations: dict[str, LocalTask] = field(default_factory=dict, init=False)
@@ -118,6 +122,10 @@ class LocalBackend:
     def start_migration(self, task: MigrationTask, *, client_token: str) -> MigrationRun:
         name = self.run.task_name(MIGRATION_TASK, client_token[:8])
         if name not in self._migrations:
+            # A migration a killed run left must end before this one starts.
+            settle_orphaned_migrations(
+                self.client, self.project_root, timeout_s=ORPHANED_MIGRATION_WAIT_S
+            )
             local = LocalTask(
                 self.client,
                 self.tasks.migration,

@@ -12,13 +12,15 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
 from docker.errors import DockerException
 
 from parity.console import last_line, note, step
-from parity.errors import EngineUnavailable
+from parity.errors import EngineStopped, EngineUnavailable
 
 DOCKERD_LOG = Path("/var/log/fargate-parity-dockerd.log")
 DOCKERD_PIDFILE = Path("/var/run/docker.pid")
@@ -58,6 +60,21 @@ def ensure_engine() -> docker.DockerClient:
     if client is None:
         raise EngineUnavailable(f"dockerd started but does not answer; see {DOCKERD_LOG}")
     return client
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """For a run whose engine answered at start-up: any failure while the engine no longer
+    answers is reported as EngineStopped (the engine went away), never as the Docker call that
+    happened to notice. Nothing here starts an engine: that happens only at start-up."""
+    try:
+        yield
+    except EngineUnavailable:
+        raise
+    except Exception as error:
+        if connect() is None:
+            raise EngineStopped() from error
+        raise
 
 
 def can_manage_engine() -> bool:
