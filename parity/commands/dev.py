@@ -20,7 +20,6 @@ from parity.console import console, note, step
 from parity.engine.daemon import connect, engine_errors, ensure_engine
 from parity.engine.labels import (
     CONTAINER_LABEL,
-    INVOCATION_ID,
     RUN_LABEL,
     SCOPE_LABEL,
     Scope,
@@ -36,6 +35,7 @@ from parity.runtime.bringup import (
     build_app,
     checkout_lock,
     ports_published_by_checkout,
+    remove_invocation_resources,
     remove_stale_containers,
     remove_task,
     service_task_names,
@@ -199,7 +199,7 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
             try:
                 session = start_dev(project_root, options, settings)
             except BaseException:
-                remove_own_resources(project_root)
+                remove_invocation_resources(project_root, LOCAL_SCOPES)
                 raise
             if options.detach:
                 session.run.emulator.stop()
@@ -261,21 +261,6 @@ def follow_session(project_root: Path, session: DevSession) -> None:
         client = connect()
         if client is not None:
             remove_checkout_resources(client, project_root)
-
-
-def remove_own_resources(project_root: Path) -> int:
-    """Remove what this invocation created (by its invocation label), nothing a running
-    environment of this checkout uses; nothing when the engine is gone (a re-run then removes
-    what was left, by label)."""
-    client = connect()
-    if client is None:
-        return 0
-    return sum(
-        remove_labelled(
-            client, scope=scope, run_id=run_id_for(project_root), invocation=INVOCATION_ID
-        )
-        for scope in LOCAL_SCOPES
-    )
 
 
 def emulator_choice(flag: str) -> EmulatorKind | None:

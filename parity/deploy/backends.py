@@ -31,7 +31,8 @@ from parity.deploy.flow import (
 )
 from parity.deploy.flow import deploy as run_deploy
 from parity.deploy.flow import migrate as run_migrate
-from parity.runtime.bringup import checkout_lock
+from parity.engine.labels import Scope
+from parity.runtime.bringup import checkout_lock, remove_invocation_resources
 from parity.verify.migrations.check import run_migrations_check
 from parity.verify.migrations.policy import enforce
 from parity.verify.migrations.report import AllowedBreaking
@@ -159,8 +160,13 @@ def open_backend(
         )
         try:
             yield local
-        finally:
+        except BaseException:
+            # A failed deploy or migrate leaves no balancer, MySQL or task it started; what
+            # an earlier deploy left running stays.
             local.close()
+            remove_invocation_resources(project_root, (Scope.LOCAL_DEPLOY,))
+            raise
+        local.close()
 
 
 def diff_for(env: str, *, project_root: Path) -> str:

@@ -50,6 +50,7 @@ from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
 from parity.runtime.localrun import LocalContext, placement, start_service_task
 from parity.runtime.services import TARGET_TIMEOUT_S, balancer_for, task_count
 from parity.runtime.task import LocalTask, TaskTimeout
+from parity.verify.migrations.server import root_session
 
 # How long a migration a killed run left may go on before this deploy stops it.
 ORPHANED_MIGRATION_WAIT_S = 600.0
@@ -71,6 +72,9 @@ class LocalBackend:
     client: docker.DockerClient = field(init=False)
     _run: LocalRun | None = field(default=None, init=False)
     _migrations: dict[str, LocalTask] = field(default_factory=dict, init=False)
+    # Per migration task: what the repository table held when it started (None: not read).
+    _recorded_before: dict[str, frozenset[str] | None] = field(default_factory=dict, init=False)
+    _following: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.client = ensure_engine()
@@ -132,6 +136,7 @@ class LocalBackend:
                 placement(self.context, self.tasks, name),
                 secrets=self.run.secrets.of(self.tasks.migration),
             )
+            self._recorded_before[name] = self._recorded_migrations()
             local.start()
             self._migrations[name] = local
         return MigrationRun(task_id=name, task=task)
@@ -140,7 +145,9 @@ class LocalBackend:
         self, run: MigrationRun, *, timeout_s: float, on_log: LogSink
     ) -> MigrationOutcome | None:
         local = self._migrations[run.task_id]
-        local.follow_logs(on_log)
+        if run.task_id not in self._following:
+            self._following.add(run.task_id)
+            local.follow_logs(on_log)
         try:
             outcome = local.wait_until_stopped(timeout_s)
         except TaskTimeout:
@@ -160,10 +167,26 @@ class LocalBackend:
         )
 
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
-        local = self._migrations.pop(run.task_id, None)
+        """Stop it; the task stays until wait_for_migration has read how it ended."""
+        local = self._migrations.get(run.task_id)
         if local is not None:
             local.stop(reason=reason)
-            local.remove()
+
+    def recorded_since_start(self, run: MigrationRun) -> tuple[str, ...] | None:
+        before = self._recorded_before.get(run.task_id)
+        now = self._recorded_migrations()
+        if before is None or now is None:
+            return None
+        return tuple(sorted(now - before))
+
+    def _recorded_migrations(self) -> frozenset[str] | None:
+        """What the local MySQL's migrations table holds (fargate-parity.toml's
+        migrations_check repository_table); None when the environment names no such table."""
+        check = load_config(self.project_root).environment(LOCAL_ENVIRONMENT).migrations_check
+        if check is None:
+            return None
+        with root_session(self.run) as (session, _):
+            return frozenset(session.migrations_ran(table=check.repository_table))
 
     def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
         """The replacements already waited for health; confirm each listener serves."""

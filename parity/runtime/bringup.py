@@ -26,9 +26,10 @@ from parity.config.settings import (
 )
 from parity.console import note, step
 from parity.engine.baseimage import ensure_base_image
-from parity.engine.daemon import ensure_engine
+from parity.engine.daemon import connect, ensure_engine
 from parity.engine.labels import (
     CONTAINER_LABEL,
+    INVOCATION_ID,
     RUN_LABEL,
     SCOPE_LABEL,
     TASK_LABEL,
@@ -224,6 +225,21 @@ def ports_published_by_checkout(client: docker.DockerClient, project_root: Path)
         for bindings in (container.ports or {}).values():
             ports.update(int(binding["HostPort"]) for binding in bindings or [])
     return ports
+
+
+def remove_invocation_resources(project_root: Path, scopes: tuple[Scope, ...]) -> int:
+    """Remove what this invocation created in ``scopes`` (by its invocation label), nothing a
+    running environment of this checkout uses; nothing when the engine is gone (clean-up never
+    starts one: a re-run removes what was left, by label)."""
+    client = connect()
+    if client is None:
+        return 0
+    return sum(
+        remove_labelled(
+            client, scope=scope, run_id=run_id_for(project_root), invocation=INVOCATION_ID
+        )
+        for scope in scopes
+    )
 
 
 def remove_stale_containers(client: docker.DockerClient, project_root: Path) -> int:

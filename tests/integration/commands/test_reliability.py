@@ -26,17 +26,29 @@ import docker
 import pytest
 import requests
 
-from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL, TASK_LABEL
+from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL, SCOPE_LABEL, TASK_LABEL, Scope
 from parity.runtime.bringup import SECRETS_FILE, checkout_lock
 from parity.runtime.localrun import run_id_for
 from tests.integration.commands.test_any_app import FIXTURE, READY, invoke
 from tests.integration.support import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator]
-# m1 works for 20 s before it records itself.
+# m1 works for 20 s before it records itself; like PHP's sleep(), a SIGTERM cuts the work short
+# and the migration goes on to record itself.
 SLOW_MIGRATION = """
+import signal
+
+
+class Stopped(Exception):
+    pass
+
+
+def stopped(*_):
+    raise Stopped()
+
 
 def migrate():
+    signal.signal(signal.SIGTERM, stopped)
     with connect() as db, db.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS heartbeats"
@@ -49,7 +61,10 @@ def migrate():
         cursor.execute("SELECT COUNT(*) FROM migrations WHERE migration = 'm1'")
         if cursor.fetchone()[0] == 0:
             print("migrating: m1", flush=True)
-            time.sleep(20)
+            try:
+                time.sleep(20)
+            except Stopped:
+                print("SIGTERM: recording m1 anyway", flush=True)
             cursor.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM migrations")
             cursor.execute(
                 "INSERT INTO migrations (migration, batch) VALUES ('m1', %s)", cursor.fetchone()
@@ -71,6 +86,15 @@ class Handler(Handler):
         self.end_headers()
         self.wfile.write(body)
 
+"""
+
+# Where the shop records its migrations: what a timed-out migration reports on.
+MIGRATIONS_TABLE = """
+[environments.local.migrations_check]
+pretend_arguments = ["--pretend"]
+migrations_dir = "/app"
+files = "*.py"
+repository_table = "migrations"
 """
 
 
@@ -96,6 +120,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     script = root / "image" / "shop.py"
     main = 'if __name__ == "__main__":'
     script.write_text(script.read_text().replace(main, SLOW_MIGRATION + main))
+    with (root / "fargate-parity.toml").open("a") as config:
+        config.write(MIGRATIONS_TABLE)
     result = invoke(root, "dev", "--detach", "--port", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     ready = READY.search(result.stderr)
@@ -226,6 +252,20 @@ def wait_for_running_migration(client: docker.DockerClient, root: Path) -> str:
                 return str(container.labels[TASK_LABEL])
         time.sleep(0.2)
     raise AssertionError("no migration task started within 300s")
+
+
+def test_a_timed_out_local_migration_tells_what_it_did_and_leaves_nothing_it_started(
+    shop: Shop, docker_client: docker.DockerClient
+) -> None:
+    result = invoke(shop.root, "migrate", "--env", "local", "--timeout", "5", "--port", "0")
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the migration did not finish within 5s; task ")
+    assert "was stopped: schema then exited 0;" in last
+    assert "the migrations table gained m1 (the stop did not undo them)" in last
+    labels = [f"{RUN_LABEL}={run_id_for(shop.root)}", f"{SCOPE_LABEL}={Scope.LOCAL_DEPLOY}"]
+    assert docker_client.containers.list(all=True, filters={"label": labels}) == []
+    assert serves(shop) == 200
 
 
 def test_the_dev_secrets_file_stays_as_it_was_after_invoke_logs(shop: Shop) -> None:
