@@ -26,7 +26,14 @@ import docker
 import pytest
 import requests
 
-from parity.engine.labels import CONTAINER_LABEL, RUN_LABEL, SCOPE_LABEL, TASK_LABEL, Scope
+from parity.engine.labels import (
+    CONTAINER_LABEL,
+    RUN_LABEL,
+    SCOPE_LABEL,
+    TASK_LABEL,
+    Scope,
+    run_labels,
+)
 from parity.runtime.bringup import SECRETS_FILE, checkout_lock
 from parity.runtime.localrun import run_id_for
 from tests.integration.commands.test_any_app import FIXTURE, READY, invoke
@@ -236,9 +243,18 @@ def test_an_orphaned_migration_is_waited_for_and_never_runs_twice(
     migration = wait_for_running_migration(docker_client, shop.root)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
+    # What an engine that stopped under a run leaves: an exited container of the checkout.
+    stale = docker_client.containers.create(
+        "debian:bookworm-slim",
+        ["true"],
+        labels=run_labels(scope=Scope.DEV, run_id=run_id_for(shop.root)),
+    )
     second = invoke(shop.root, "dev", "--detach", "--port", shop.port)
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"migration task {migration} of an earlier run still runs" in second.stderr
+    assert "stopped container(s) an earlier run of this checkout left" in second.stderr
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.containers.get(stale.id)
     assert shop.migrations() == [["m1", 1]]
 
 
