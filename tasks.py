@@ -331,6 +331,22 @@ def compose(c: Context) -> None:
 
 @task(
     help={
+        "previous": "git ref of the previous release whose images are kept "
+        "(default: the last tag, else HEAD~1)"
+    }
+)
+def prune(c: Context, previous: str = "") -> None:
+    """Remove the app's old image tags and the harness's dangling layers; keep the current
+    and the previous release's images, and every image a container uses."""
+    from parity.commands.prune import prune as remove_old_images
+
+    with harness_errors():
+        report = remove_old_images(project(), previous_ref=previous or None)
+        console.print(report.headline(), markup=False, highlight=False)
+
+
+@task(
+    help={
         "runs": "runs per figure (warm/hot/baseline start-ups, rebuilds, local deploys)",
         "cold-runs": "cold start-ups (each builds both app images from the base image)",
         "edit-runs": "PHP edits timed in dev mode, and asset edits with --hot",
@@ -383,5 +399,6 @@ namespace = Collection(
     run_task,
     show_parity,
     compose,
+    prune,
     bench,
 )
