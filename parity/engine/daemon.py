@@ -54,7 +54,9 @@ def ensure_engine() -> docker.DockerClient:
             "`sudo systemctl start docker`) and re-run"
         )
     if shutil.which("dockerd") is None:
-        apt_install(["docker.io"], reason="no Docker engine is installed")
+        # Debian's docker-compose with it: the exported compose file can then be run (and its
+        # test runs in CI).
+        apt_install(["docker.io", "docker-compose"], reason="no Docker engine is installed")
     start_dockerd()
     client = connect()
     if client is None:
@@ -75,6 +77,29 @@ def engine_errors() -> Iterator[None]:
         if connect() is None:
             raise EngineStopped() from error
         raise
+
+
+def compose_command() -> list[str] | None:
+    """How to run Docker Compose here (the v2 plugin, else Debian's docker-compose), or None."""
+    docker_cli = shutil.which("docker")
+    if docker_cli is not None:
+        plugin = subprocess.run(
+            [docker_cli, "compose", "version"], capture_output=True, check=False
+        )
+        if plugin.returncode == 0:
+            return [docker_cli, "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone is not None else None
+
+
+def ensure_compose() -> list[str] | None:
+    """Docker Compose: installs Debian's docker-compose where the harness manages the engine
+    (root on Debian) and none is there; elsewhere, None when it is missing."""
+    command = compose_command()
+    if command is None and can_manage_engine():
+        apt_install(["docker-compose"], reason="no Docker Compose is installed")
+        command = compose_command()
+    return command
 
 
 def can_manage_engine() -> bool:
