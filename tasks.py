@@ -353,7 +353,9 @@ def prune(c: Context, previous: str = "") -> None:
         "asset-edit-runs": "asset edits (synth, rebuild, restart each)",
         "skip-suite": "do not time `invoke test-integration`",
         "cold-suite": "also time `invoke test-integration` with no app image layer cached",
-        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite",
+        "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite, "
+        "soak",
+        "soak": "the soak's durations in seconds, comma-separated (e.g. 60,300)",
     }
 )
 def bench(
@@ -365,6 +367,7 @@ def bench(
     skip_suite: bool = False,
     cold_suite: bool = False,
     only: str = "",
+    soak: str = "60",
 ) -> None:
     """Measure dev start-up, edits, rebuilds, image sizes, gate latency, deploys and the suite;
     print the table and write bench/results/bench.json and bench.md."""
@@ -380,6 +383,7 @@ def bench(
             suite=not skip_suite,
             cold_suite=cold_suite,
             sections=tuple(name.strip() for name in only.split(",") if name.strip()),
+            soak_seconds=tuple(float(value) for value in soak.split(",") if value.strip()),
         )
         run_bench(HARNESS_CHECKOUT, options)
 

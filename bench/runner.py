@@ -29,6 +29,7 @@ from bench.report import (
     with_earlier_figures,
     write_results,
 )
+from bench.soak import measure_soak
 from bench.startup import measure_startup
 from bench.suite import measure_suite
 from parity.config.settings import HarnessSettings
@@ -46,6 +47,7 @@ SECTIONS: dict[str, Section] = {
     "sizes": measure_sizes,
     "deploy": measure_deploys,
     "suite": measure_suite,
+    "soak": measure_soak,
 }
 
 
