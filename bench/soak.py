@@ -36,6 +36,8 @@ REQUEST_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 600.0
 STOP_TIMEOUT_S = 180.0
 READY = re.compile(r"ready: (http://127\.0\.0\.1:\d+/)")
+# Printed once the log followers run: the "before" sample counts them.
+STREAMING = "streaming logs;"
 
 
 @dataclass
@@ -121,8 +123,9 @@ class DevProcess:
         for line in self.process.stderr:
             self.lines.append(line.rstrip())
             ready = READY.search(line)
-            if ready and not self.ready.is_set():
+            if ready and not self.url:
                 self.url = ready[1]
+            if STREAMING in line and self.url:
                 self.ready.set()
 
     def wait_until_ready(self) -> str:
