@@ -113,8 +113,8 @@ def synth(c: Context, env: str = "") -> None:
         cdk.synth(project(), env or None)
 
 
-@task
-def diff(c: Context, env: str) -> None:
+@task(help={"env": "the environment (local, qa or prod)"})
+def diff(c: Context, env: str = "") -> None:
     """Show `cdk diff` for an environment's stacks (uses AWS_ENDPOINT_URL when set)."""
     from parity.commands import cdk
 
@@ -122,44 +122,47 @@ def diff(c: Context, env: str) -> None:
         console.print(cdk.diff(project(), env), markup=False, highlight=False)
 
 
+PORT_HELP = "0 picks a free one"
+
+
 @task(
     help={
-        "port": f"loopback port for nginx (default {DEFAULT_HTTP_PORT})",
-        "db-port": "also publish MySQL on this loopback port",
+        "port": f"loopback port for nginx (default {DEFAULT_HTTP_PORT}; {PORT_HELP})",
+        "db-port": f"also publish MySQL on this loopback port ({PORT_HELP})",
         "detach": "return once the service is healthy",
         "source-mounts": "dev mode: bind-mount the PHP source, edits show without a rebuild",
         "hot": "dev mode with Vite's dev server: JS and CSS edits show in the open page without "
         "a reload (implies --source-mounts)",
         "vite-port": "loopback port of Vite's dev server with --hot "
-        "(default: fargate-parity.toml's dev.hot.port)",
+        f"(default: fargate-parity.toml's dev.hot.port; {PORT_HELP})",
         "emulator": EMULATOR_HELP,
-        "emulator-port": f"loopback port of the AWS emulator (default {DEFAULT_EMULATOR_PORT})",
+        "emulator-port": "loopback port of the AWS emulator (default: a free one per run)",
     }
 )
 def dev(
     c: Context,
-    port: int = DEFAULT_HTTP_PORT,
-    db_port: int = 0,
+    port: str = str(DEFAULT_HTTP_PORT),
+    db_port: str = "",
     detach: bool = False,
     source_mounts: bool = False,
     hot: bool = False,
-    vite_port: int = 0,
+    vite_port: str = "",
     emulator: str = "",
-    emulator_port: int = DEFAULT_EMULATOR_PORT,
+    emulator_port: str = str(DEFAULT_EMULATOR_PORT),
 ) -> None:
     """Run the app locally: synth, build, MySQL + AWS emulator, migration gate, service."""
-    from parity.commands.dev import DevOptions, emulator_choice
+    from parity.commands.dev import DevOptions
     from parity.commands.dev import dev as run_dev
 
     with harness_errors():
-        options = DevOptions(
+        options = DevOptions.from_flags(
             port=port,
-            db_port=db_port or None,
+            db_port=db_port,
             detach=detach,
             source_mounts=source_mounts,
             hot=hot,
-            vite_port=vite_port or None,
-            emulator=emulator_choice(emulator),
+            vite_port=vite_port,
+            emulator=emulator,
             emulator_port=emulator_port,
         )
         run_dev(project(), options)
@@ -312,18 +315,18 @@ RELEASE_CHECK_HELP = {
 @task(help={**DEPLOY_HELP, **RELEASE_CHECK_HELP})
 def deploy(
     c: Context,
-    env: str,
+    env: str = "",
     confirm: bool = False,
     timeout: int = 1800,
     deploy_id: str = "",
-    port: int = DEFAULT_HTTP_PORT,
+    port: str = str(DEFAULT_HTTP_PORT),
     emulator: str = "",
     previous: str = "",
     allow_breaking: str = "",
 ) -> None:
     """Synth and check, the release checks (migrations and the previous release), deploy the
     migration stack, gate on the migration, deploy every service stack."""
-    from parity.deploy.backends import DeployRequest
+    from parity.deploy.backends import DeployRequest, parse_port
     from parity.deploy.backends import deploy as run_deploy
 
     with harness_errors():
@@ -334,7 +337,7 @@ def deploy(
                 confirm=confirm,
                 timeout_s=float(timeout),
                 deploy_id=deploy_id,
-                local_port=port,
+                local_port=parse_port(port, flag="--port"),
                 emulator=emulator,
                 previous_ref=previous,
                 allow_breaking=allow_breaking,
@@ -346,15 +349,15 @@ def deploy(
 @task(help=DEPLOY_HELP)
 def migrate(
     c: Context,
-    env: str,
+    env: str = "",
     confirm: bool = False,
     timeout: int = 1800,
     deploy_id: str = "",
-    port: int = DEFAULT_HTTP_PORT,
+    port: str = str(DEFAULT_HTTP_PORT),
     emulator: str = "",
 ) -> None:
     """Run only the migration gate against what is deployed in ENV."""
-    from parity.deploy.backends import DeployRequest
+    from parity.deploy.backends import DeployRequest, parse_port
     from parity.deploy.backends import migrate as run_migrate
 
     with harness_errors():
@@ -365,7 +368,7 @@ def migrate(
                 confirm=confirm,
                 timeout_s=float(timeout),
                 deploy_id=deploy_id,
-                local_port=port,
+                local_port=parse_port(port, flag="--port"),
                 emulator=emulator,
             ),
         )
@@ -422,15 +425,17 @@ def run_task(
 def show_parity(
     c: Context,
     env: str = "prod",
-    port: int = DEFAULT_HTTP_PORT,
+    port: str = str(DEFAULT_HTTP_PORT),
     source_mounts: bool = False,
     hot: bool = False,
 ) -> None:
     """List every named local override next to the value ENV's deployed task definition has."""
     from parity.commands.report import show_parity as show
+    from parity.deploy.backends import parse_port
 
     with harness_errors():
-        show(project(), env=env, host_port=port, source_mounts=source_mounts, hot=hot)
+        host_port = parse_port(port, flag="--port")
+        show(project(), env=env, host_port=host_port, source_mounts=source_mounts, hot=hot)
 
 
 @task
@@ -447,6 +452,22 @@ def compose(c: Context) -> None:
 
 @task(
     help={
+        "previous": "git ref of the previous release whose images are kept "
+        "(default: the last tag, else HEAD~1)"
+    }
+)
+def prune(c: Context, previous: str = "") -> None:
+    """Remove the app's old image tags and the harness's dangling layers; keep the current
+    and the previous release's images, and every image a container uses."""
+    from parity.commands.prune import prune as remove_old_images
+
+    with harness_errors():
+        report = remove_old_images(project(), previous_ref=previous or None)
+        console.print(report.headline(), markup=False, highlight=False)
+
+
+@task(
+    help={
         "runs": "runs per figure (warm/hot/baseline start-ups, rebuilds, local deploys)",
         "cold-runs": "cold start-ups (each builds both app images from the base image)",
         "edit-runs": "PHP edits timed in dev mode, and asset edits with --hot",
@@ -454,7 +475,8 @@ def compose(c: Context) -> None:
         "skip-suite": "do not time `invoke test-integration`",
         "cold-suite": "also time `invoke test-integration` with no app image layer cached",
         "only": "comma-separated sections: startup, edits, hot, rebuild, sizes, deploy, suite, "
-        "setup",
+        "setup, soak",
+        "soak": "the soak's durations in seconds, comma-separated (e.g. 60,300)",
     }
 )
 def bench(
@@ -466,6 +488,7 @@ def bench(
     skip_suite: bool = False,
     cold_suite: bool = False,
     only: str = "",
+    soak: str = "60",
 ) -> None:
     """Measure dev start-up, edits, rebuilds, image sizes, gate latency, deploys and the suite;
     print the table and write bench/results/bench.json and bench.md."""
@@ -481,6 +504,7 @@ def bench(
             suite=not skip_suite,
             cold_suite=cold_suite,
             sections=tuple(name.strip() for name in only.split(",") if name.strip()),
+            soak_seconds=tuple(float(value) for value in soak.split(",") if value.strip()),
         )
         run_bench(HARNESS_CHECKOUT, options)
 
@@ -500,6 +524,7 @@ namespace = Collection(
     run_task,
     show_parity,
     compose,
+    prune,
     bench,
     exec_in,
     shell,

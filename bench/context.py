@@ -26,6 +26,7 @@ class BenchOptions:
     suite: bool = True  # time `invoke test-integration` (warm)
     cold_suite: bool = False  # and once more with every app image built from scratch
     sections: tuple[str, ...] = ()  # empty: all
+    soak_seconds: tuple[float, ...] = (60.0,)  # one soak per duration (`--soak 60,300`)
 
 
 @dataclass(kw_only=True)

@@ -182,6 +182,9 @@ class GateClock:
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
         self.inner.stop_migration(run, reason=reason)
 
+    def recorded_since_start(self, run: MigrationRun) -> tuple[str, ...] | None:
+        return self.inner.recorded_since_start(run)
+
     def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
         self.inner.wait_for_services(stack_name, timeout_s=timeout_s)
 

@@ -30,6 +30,7 @@ from bench.report import (
     write_results,
 )
 from bench.setup import measure_setup
+from bench.soak import measure_soak
 from bench.startup import measure_startup
 from bench.suite import measure_suite
 from parity.config.settings import HarnessSettings
@@ -48,6 +49,7 @@ SECTIONS: dict[str, Section] = {
     "deploy": measure_deploys,
     "suite": measure_suite,
     "setup": measure_setup,
+    "soak": measure_soak,
 }
 
 

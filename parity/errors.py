@@ -15,6 +15,17 @@ class EngineUnavailable(HarnessError):
     """No Docker engine answers and none can be started here."""
 
 
+class EngineStopped(EngineUnavailable):
+    """The Docker engine answered when the run started and went away during it."""
+
+    def __init__(self) -> None:
+        super().__init__("the Docker engine went away; start it again and re-run")
+
+
+class CheckoutBusy(HarnessError):
+    """Another dev run or local deploy of this checkout holds its lock."""
+
+
 class ImageBuildFailed(HarnessError):
     """A ``docker build`` step failed; ``output`` holds the failing step's log."""
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from parity.childprocess import run_tied
 from parity.config.harness import HarnessConfig, load_config
 from parity.errors import HarnessError
 
@@ -170,15 +171,14 @@ def _run_cli(command: list[str], *, cwd: Path, what: str) -> str:
         ),
     }
     try:
-        result = subprocess.run(
+        # Tied to this process: a killed invoke takes cdk and the app's processes along.
+        result = run_tied(
             command,
             cwd=cwd,
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
             timeout=CLI_TIMEOUT_S,
-            check=False,
         )
     except subprocess.TimeoutExpired:
         raise HarnessError(f"{what} did not finish within {CLI_TIMEOUT_S} s") from None

@@ -7,7 +7,7 @@ from pathlib import Path
 from parity.assembly import synth as cdk
 from parity.console import console
 from parity.engine.baseimage import ensure_base_image
-from parity.engine.daemon import ensure_engine
+from parity.engine.daemon import ensure_compose, ensure_engine
 
 
 def prepare_engine() -> str:
@@ -15,6 +15,7 @@ def prepare_engine() -> str:
     image; returns the engine's version."""
     client = ensure_engine()
     ensure_base_image(client)
+    ensure_compose()
     return str(client.version()["Version"])
 
 

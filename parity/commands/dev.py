@@ -6,6 +6,9 @@ import secrets as random_tokens
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+
+from parity.config.flags import FREE_PORT, parse_optional_port, parse_port
 from parity.config.harness import load_config
 from parity.config.settings import (
     DEFAULT_HTTP_PORT,
@@ -14,7 +17,7 @@ from parity.config.settings import (
     HarnessSettings,
 )
 from parity.console import console, note, step
-from parity.engine.daemon import ensure_engine
+from parity.engine.daemon import connect, engine_errors, ensure_engine
 from parity.engine.labels import (
     CONTAINER_LABEL,
     RUN_LABEL,
@@ -22,6 +25,7 @@ from parity.engine.labels import (
     Scope,
     remove_labelled,
 )
+from parity.engine.ports import claim_port
 from parity.errors import ConfigError
 from parity.runtime.bringup import (
     MIGRATION_TASK,
@@ -29,18 +33,24 @@ from parity.runtime.bringup import (
     LocalRun,
     bring_up,
     build_app,
+    checkout_lock,
+    ports_published_by_checkout,
+    remove_invocation_resources,
+    remove_stale_containers,
     remove_task,
     service_task_names,
+    settle_orphaned_migrations,
 )
-from parity.runtime.devsecrets import stored_values
+from parity.runtime.devsecrets import read_dev_secrets, stored_values
 from parity.runtime.localrun import LogPrinter, data_volume_for, run_id_for, run_migration
 from parity.runtime.overrides import dev_mode_bind_mounts, source_mount_environment
 from parity.runtime.services import RunningService, ServiceOptions, start_services
 from parity.runtime.task import LocalTask, redactor, wait_for_any_stop
 from parity.runtime.viteserver import start_vite_server
-from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
 
-# The CLI's defaults (tasks.py shows them in --help).
+# The CLI's defaults (tasks.py shows them in --help). The emulator takes a free port per run,
+# so two clones' dev runs never collide on it.
+DEFAULT_EMULATOR_PORT = FREE_PORT
 __all__ = ["DEFAULT_EMULATOR_PORT", "DEFAULT_HTTP_PORT"]
 # Everything a checkout's local runs start; `invoke down` removes all of it.
 LOCAL_SCOPES = (Scope.DEV, Scope.LOCAL_DEPLOY, Scope.COMPAT)
@@ -61,6 +71,31 @@ class DevOptions:
     # None: PARITY_EMULATOR, else the embedded default.
     emulator: EmulatorKind | None = None
     emulator_port: int = DEFAULT_EMULATOR_PORT
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        port: str,
+        db_port: str = "",
+        vite_port: str = "",
+        emulator_port: str = str(DEFAULT_EMULATOR_PORT),
+        detach: bool = False,
+        source_mounts: bool = False,
+        hot: bool = False,
+        emulator: str = "",
+    ) -> DevOptions:
+        """The options from the flags as typed; a bad port is one ConfigError naming its flag."""
+        return cls(
+            port=parse_port(port, flag="--port"),
+            db_port=parse_optional_port(db_port, flag="--db-port"),
+            detach=detach,
+            source_mounts=source_mounts,
+            hot=hot,
+            vite_port=parse_optional_port(vite_port, flag="--vite-port"),
+            emulator=emulator_choice(emulator),
+            emulator_port=parse_port(emulator_port, flag="--emulator-port"),
+        )
 
 
 @dataclass(frozen=True)
@@ -152,21 +187,70 @@ def remove_service_tasks(run: LocalRun) -> None:
 def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | None = None) -> None:
     """``invoke dev``: run until Ctrl-C (or return once healthy with ``detach``).
 
-    A failure on the way up removes everything this checkout's dev runs started.
+    One dev run (or local deploy) per checkout at a time. Input is checked before anything
+    starts; a failure on the way up removes only what this run created, never the checkout's
+    running environment.
     """
     settings = settings or HarnessSettings.for_project(project_root)
-    try:
-        session = start_dev(project_root, options, settings)
-    except BaseException:
-        down(project_root)
-        raise
-    if options.detach:
-        session.run.emulator.stop()
-        note(
-            "detached; `invoke logs` shows output, `invoke down` removes everything but the"
-            " database's data"
-        )
-        return
+    with checkout_lock(project_root):
+        client = ensure_engine()
+        with engine_errors():
+            check_inputs(client, project_root, options, settings)
+            prepare_checkout(client, project_root, timeout_s=options.migration_timeout_s)
+            try:
+                session = start_dev(project_root, options, settings)
+            except BaseException:
+                remove_invocation_resources(project_root, LOCAL_SCOPES)
+                raise
+            if options.detach:
+                session.run.emulator.stop()
+                note(
+                    "detached; `invoke logs` shows output, `invoke down` removes everything but"
+                    " the database's data"
+                )
+                return
+            follow_session(project_root, session)
+
+
+def check_inputs(
+    client: docker.DockerClient, project_root: Path, options: DevOptions, settings: HarnessSettings
+) -> None:
+    """What the user gave (fargate-parity.toml, the dev secrets file, the ports), checked
+    before any container starts: each problem is one line. A port this checkout's running
+    environment publishes is not taken: the re-run reuses it."""
+    config = load_config(project_root)
+    if options.hot:
+        config.dev.require_hot()
+    read_dev_secrets(project_root / SECRETS_FILE)
+    ours = ports_published_by_checkout(client, project_root)
+    emulator = options.emulator or settings.emulator
+    wanted = [
+        ("--port", options.port, "the local load balancer"),
+        ("--db-port", options.db_port, "the local MySQL"),
+        ("--vite-port", options.vite_port, "Vite's dev server"),
+        (
+            "--emulator-port",
+            options.emulator_port if emulator is not EmulatorKind.EXTERNAL else None,
+            "the AWS emulator",
+        ),
+    ]
+    for flag, port, purpose in wanted:
+        if port and port not in ours:
+            claim_port(port, purpose=f"{purpose} ({flag} {port})")
+
+
+def prepare_checkout(client: docker.DockerClient, project_root: Path, *, timeout_s: float) -> None:
+    """What earlier runs of this checkout left: containers that no longer run (a killed run, a
+    stopped engine) go; a migration still running is waited for, then removed."""
+    stale = remove_stale_containers(client, project_root)
+    if stale:
+        note(f"removed {stale} stopped container(s) an earlier run of this checkout left")
+    settle_orphaned_migrations(client, project_root, timeout_s=timeout_s)
+
+
+def follow_session(project_root: Path, session: DevSession) -> None:
+    """Stream the session's logs until a task stops or Ctrl-C; then remove the checkout's
+    environment (when the engine still answers: clean-up never starts one)."""
     note("streaming logs; Ctrl-C stops and removes everything but the database's data")
     printer = LogPrinter()
     for task in session.tasks():
@@ -178,7 +262,9 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
         console.print("stopping…")
     finally:
         session.run.emulator.stop()
-        down(project_root)
+        client = connect()
+        if client is not None:
+            remove_checkout_resources(client, project_root)
 
 
 def emulator_choice(flag: str) -> EmulatorKind | None:
@@ -189,13 +275,18 @@ def emulator_choice(flag: str) -> EmulatorKind | None:
 def down(project_root: Path, *, volumes: bool = False) -> int:
     """Remove everything this checkout's dev runs and local deploys started, nothing else.
     The local database's data volume stays unless ``volumes`` says to remove it too."""
-    client = ensure_engine()
+    return remove_checkout_resources(ensure_engine(), project_root, volumes=volumes)
+
+
+def remove_checkout_resources(
+    client: docker.DockerClient, project_root: Path, *, volumes: bool = False
+) -> int:
     run_id = run_id_for(project_root)
     scopes: tuple[Scope, ...] = LOCAL_SCOPES
     if volumes:
         note(
             f"removing the local database's volume {data_volume_for(run_id)} too: its data is "
-            "lost (`invoke db snapshot` keeps a copy)"
+            "lost (`invoke db.snapshot` keeps a copy)"
         )
         scopes = (*LOCAL_SCOPES, Scope.DATA)
     with step("removing local containers, networks and volumes"):

@@ -16,7 +16,7 @@ from rich.text import Text
 from parity.commands.migrations import migrations_check
 from parity.config.settings import EmulatorKind, HarnessSettings
 from parity.console import console
-from parity.engine.daemon import ensure_engine
+from parity.engine.daemon import ensure_compose, ensure_engine
 from parity.errors import HarnessError
 
 NO_TESTS_COLLECTED = 5
@@ -47,6 +47,7 @@ def run_pytest(run: SuiteRun, *, project_root: Path, extra_args: list[str] | Non
     """Run pytest, print the report; raise HarnessError when it fails or collects nothing."""
     if run.marker != "not integration":
         ensure_engine()  # before pytest, so install and start-up messages are shown
+        ensure_compose()  # the compose export's test runs it
     command = [sys.executable, "-m", "pytest", f"--junitxml={run.junit_xml}"]
     if run.marker:
         command += ["-m", run.marker]

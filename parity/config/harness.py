@@ -257,6 +257,9 @@ class HarnessConfig:
         return self.cdk_json.parent
 
     def environment(self, name: str) -> EnvironmentConfig:
+        if not name:
+            valid = ", ".join(sorted(self.environments)) or "none"
+            raise ConfigError(f"no environment given; pass --env with one of: {valid}")
         try:
             return self.environments[name]
         except KeyError:

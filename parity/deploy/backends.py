@@ -11,6 +11,7 @@ from pathlib import Path
 from parity.assembly import synth as cdk
 from parity.assembly.apptasks import deploy_stacks
 from parity.assembly.checks import check_environment_templates
+from parity.config.flags import FREE_PORT, parse_port
 from parity.config.harness import MIGRATIONS_CHECK_KEY, load_config
 from parity.config.settings import (
     DEFAULT_HTTP_PORT,
@@ -30,10 +31,14 @@ from parity.deploy.flow import (
 )
 from parity.deploy.flow import deploy as run_deploy
 from parity.deploy.flow import migrate as run_migrate
-from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
+from parity.engine.labels import Scope
+from parity.runtime.bringup import checkout_lock, remove_invocation_resources
 from parity.verify.migrations.check import run_migrations_check
 from parity.verify.migrations.policy import enforce
 from parity.verify.migrations.report import AllowedBreaking
+
+# The tasks parse their port flags with it (one line for a bad one).
+__all__ = ["DeployRequest", "deploy", "migrate", "parse_port"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,7 +139,7 @@ def open_backend(
     settings: HarnessSettings,
     local_port: int = DEFAULT_HTTP_PORT,
     emulator: EmulatorKind = EmulatorKind.MOTO,
-    emulator_port: int = DEFAULT_EMULATOR_PORT,
+    emulator_port: int = FREE_PORT,
 ) -> Iterator[DeployBackend]:
     """The backend for ``env``; what it started for itself (an emulator) stops on exit."""
     if env != LOCAL_ENVIRONMENT:
@@ -144,16 +149,23 @@ def open_backend(
         return
     from parity.deploy.local import LocalBackend
 
-    local = LocalBackend(
-        project_root=project_root,
-        settings=settings,
-        host_port=local_port,
-        emulator_kind=emulator,
-        emulator_port=emulator_port,
-    )
-    try:
-        yield local
-    finally:
+    # One local deploy or dev run per checkout: two would race for its database.
+    with checkout_lock(project_root):
+        local = LocalBackend(
+            project_root=project_root,
+            settings=settings,
+            host_port=local_port,
+            emulator_kind=emulator,
+            emulator_port=emulator_port,
+        )
+        try:
+            yield local
+        except BaseException:
+            # A failed deploy or migrate leaves no balancer, MySQL or task it started; what
+            # an earlier deploy left running stays.
+            local.close()
+            remove_invocation_resources(project_root, (Scope.LOCAL_DEPLOY,))
+            raise
         local.close()
 
 

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -25,6 +24,7 @@ from typing import Protocol
 from parity.assembly.apptasks import deploy_stacks
 from parity.assembly.cloud import load_assembly
 from parity.assembly.synth import assembly_dir, cdk_cli
+from parity.childprocess import kill_group, popen_tied
 from parity.config.harness import EnvironmentConfig, MigrationSelector, load_config
 from parity.console import console, note
 from parity.deploy.awsclient import AwsApi, ServiceState, StackState, TaskState
@@ -85,18 +85,16 @@ class CommandRunner(Protocol):
 
 def run_streaming(argv: Sequence[str], *, cwd: Path) -> int:
     """Run a command, printing its output line by line as it arrives."""
-    with subprocess.Popen(
-        list(argv),
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    ) as process:
+    # Tied to this process: a killed invoke takes cdk deploy and its children along.
+    with popen_tied(argv, cwd=cwd) as process:
         assert process.stdout is not None  # PIPE was asked for
-        for line in process.stdout:
-            console.print(line.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
-        return process.wait()
+        try:
+            for line in process.stdout:
+                console.print(line.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
+            return process.wait()
+        except BaseException:
+            kill_group(process.pid)
+            raise
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,6 +327,10 @@ class EcsBackend:
             task_arn=run.task_id,
             reason=reason[:MAX_STOP_REASON],
         )
+
+    def recorded_since_start(self, run: MigrationRun) -> tuple[str, ...] | None:
+        """The database is inside the VPC: the harness cannot read its migrations table."""
+        return None
 
     def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
         """Every ECS service the stack created, each until stable (or rolled back)."""

@@ -44,6 +44,8 @@ LOCK_DIR = Path(".cache")
 DEFAULT_MIGRATION_TIMEOUT_S = 1800.0
 DEFAULT_SERVICE_TIMEOUT_S = 1800.0
 FAILURE_LOG_LINES = 30
+# After a timeout's stop: how long the task may take to stop (ECS's stopTimeout is at most 120s).
+STOPPED_WAIT_S = 150.0
 
 # (container name, one log line); backends may call it from any thread.
 LogSink = Callable[[str, str], None]
@@ -100,7 +102,12 @@ class DeployBackend(Protocol):
         stops; None when it still runs after ``timeout_s`` (the flow then stops it)."""
 
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
-        """Stop the task (the flow calls this on timeout)."""
+        """Stop the task (the flow calls this on timeout); ``wait_for_migration`` then tells
+        how it ended."""
+
+    def recorded_since_start(self, run: MigrationRun) -> tuple[str, ...] | None:
+        """The migrations the environment's repository table gained since the task started;
+        None where the harness cannot read that table (a database inside a VPC)."""
 
     def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
         """Return once every service of the stack runs the new version and is stable; raise
@@ -208,7 +215,9 @@ def run_migration_gate(backend: DeployBackend, options: DeployOptions) -> GateRe
     if finished.outcome is None:
         raise MigrationFailed(
             f"the migration did not finish within {timeout_s:.0f}s; task {short_id} was"
-            " stopped and the service left untouched"
+            f" stopped: {after_the_stop(finished.after_stop, task.watched_container)};"
+            f" {recorded_after_the_stop(backend.recorded_since_start(finished.run))}; the"
+            " service was left untouched"
         )
     failure = gate_failure(finished.outcome, watched_container=task.watched_container)
     if failure is not None:
@@ -229,6 +238,8 @@ class FinishedTask:
     duration_s: float
     what: str
     recent_lines: tuple[str, ...]
+    # After a timeout: how the task ended once it was stopped (None: it still ran).
+    after_stop: MigrationOutcome | None = None
 
     @property
     def short_id(self) -> str:
@@ -270,11 +281,14 @@ def run_task_once(
 
     timeout_s = options.migration_timeout_s
     started = time.monotonic()
+    after_stop = None
     with step(f"running {what} {short_id} (timeout {timeout_s:.0f}s)"):
         outcome = backend.wait_for_migration(run, timeout_s=timeout_s, on_log=show)
         if outcome is None:
             reason = f"{what} timed out after {timeout_s:.0f}s (deploy {options.deploy_id})"
             backend.stop_migration(run, reason=reason)
+            # A stop is a signal, not an undo: see how the task really ended.
+            after_stop = backend.wait_for_migration(run, timeout_s=STOPPED_WAIT_S, on_log=show)
             _print_failure(recent_lines, what=f"{what} {short_id}", stop_reason=reason)
     return FinishedTask(
         run=run,
@@ -282,6 +296,7 @@ def run_task_once(
         duration_s=time.monotonic() - started,
         what=what,
         recent_lines=tuple(recent_lines),
+        after_stop=after_stop,
     )
 
 
@@ -297,6 +312,27 @@ def gate_failure(outcome: MigrationOutcome, *, watched_container: str) -> str | 
         because = f" ({watched.reason})" if watched.reason else ""
         return f"{watched_container} exited {watched.exit_code}{because}"
     return None
+
+
+def after_the_stop(stopped: MigrationOutcome | None, watched_container: str) -> str:
+    """How the watched container ended after a timeout's stop."""
+    if stopped is None:
+        return f"it still ran {STOPPED_WAIT_S:.0f}s later"
+    watched = stopped.containers.get(watched_container)
+    if watched is None or watched.exit_code is None:
+        return f"{watched_container} then ended without an exit code"
+    return f"{watched_container} then exited {watched.exit_code}"
+
+
+def recorded_after_the_stop(gained: tuple[str, ...] | None) -> str:
+    """What the migration recorded although it was stopped."""
+    if gained is None:
+        return (
+            "whether it recorded migrations cannot be read from here (check the migrations table)"
+        )
+    if not gained:
+        return "the migrations table gained nothing"
+    return f"the migrations table gained {', '.join(gained)} (the stop did not undo them)"
 
 
 def client_token(*, environment: str, task_definition: str, deploy_id: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import docker
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
+from parity.config.flags import FREE_PORT
 from parity.config.harness import load_config
 from parity.config.settings import (
     DEFAULT_HTTP_PORT,
@@ -43,12 +44,16 @@ from parity.runtime.bringup import (
     build_app,
     remove_task,
     service_task_names,
+    settle_orphaned_migrations,
 )
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
 from parity.runtime.localrun import LocalContext, placement, start_service_task
 from parity.runtime.services import TARGET_TIMEOUT_S, balancer_for, balancer_ports, task_count
 from parity.runtime.task import LocalTask, TaskTimeout
-from parity.services.emulator import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
+from parity.verify.migrations.server import root_session
+
+# How long a migration a killed run left may go on before this deploy stops it.
+ORPHANED_MIGRATION_WAIT_S = 600.0
 
 
 def task_definition_id(tasks: AppTasks) -> str:
@@ -63,10 +68,13 @@ class LocalBackend:
     settings: HarnessSettings
     host_port: int = DEFAULT_HTTP_PORT
     emulator_kind: EmulatorKind = EmulatorKind.MOTO
-    emulator_port: int = DEFAULT_EMULATOR_PORT
+    emulator_port: int = FREE_PORT
     client: docker.DockerClient = field(init=False)
     _run: LocalRun | None = field(default=None, init=False)
     _migrations: dict[str, LocalTask] = field(default_factory=dict, init=False)
+    # Per migration task: what the repository table held when it started (None: not read).
+    _recorded_before: dict[str, frozenset[str] | None] = field(default_factory=dict, init=False)
+    _following: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.client = ensure_engine()
@@ -122,12 +130,17 @@ class LocalBackend:
     def start_migration(self, task: MigrationTask, *, client_token: str) -> MigrationRun:
         name = self.run.task_name(MIGRATION_TASK, client_token[:8])
         if name not in self._migrations:
+            # A migration a killed run left must end before this one starts.
+            settle_orphaned_migrations(
+                self.client, self.project_root, timeout_s=ORPHANED_MIGRATION_WAIT_S
+            )
             local = LocalTask(
                 self.client,
                 self.tasks.migration,
                 placement(self.context, self.tasks, name),
                 secrets=self.run.secrets.of(self.tasks.migration),
             )
+            self._recorded_before[name] = self._recorded_migrations()
             local.start()
             self._migrations[name] = local
         return MigrationRun(task_id=name, task=task)
@@ -136,7 +149,9 @@ class LocalBackend:
         self, run: MigrationRun, *, timeout_s: float, on_log: LogSink
     ) -> MigrationOutcome | None:
         local = self._migrations[run.task_id]
-        local.follow_logs(on_log)
+        if run.task_id not in self._following:
+            self._following.add(run.task_id)
+            local.follow_logs(on_log)
         try:
             outcome = local.wait_until_stopped(timeout_s)
         except TaskTimeout:
@@ -156,10 +171,26 @@ class LocalBackend:
         )
 
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
-        local = self._migrations.pop(run.task_id, None)
+        """Stop it; the task stays until wait_for_migration has read how it ended."""
+        local = self._migrations.get(run.task_id)
         if local is not None:
             local.stop(reason=reason)
-            local.remove()
+
+    def recorded_since_start(self, run: MigrationRun) -> tuple[str, ...] | None:
+        before = self._recorded_before.get(run.task_id)
+        now = self._recorded_migrations()
+        if before is None or now is None:
+            return None
+        return tuple(sorted(now - before))
+
+    def _recorded_migrations(self) -> frozenset[str] | None:
+        """What the local MySQL's migrations table holds (fargate-parity.toml's
+        migrations_check repository_table); None when the environment names no such table."""
+        check = load_config(self.project_root).environment(LOCAL_ENVIRONMENT).migrations_check
+        if check is None:
+            return None
+        with root_session(self.run) as (session, _):
+            return frozenset(session.migrations_ran(table=check.repository_table))
 
     def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
         """The replacements already waited for health; confirm each listener serves."""

@@ -12,13 +12,15 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
 from docker.errors import DockerException
 
 from parity.console import last_line, note, step
-from parity.errors import EngineUnavailable
+from parity.errors import EngineStopped, EngineUnavailable
 
 DOCKERD_LOG = Path("/var/log/fargate-parity-dockerd.log")
 DOCKERD_PIDFILE = Path("/var/run/docker.pid")
@@ -52,12 +54,52 @@ def ensure_engine() -> docker.DockerClient:
             "`sudo systemctl start docker`) and re-run"
         )
     if shutil.which("dockerd") is None:
-        apt_install(["docker.io"], reason="no Docker engine is installed")
+        # Debian's docker-compose with it: the exported compose file can then be run (and its
+        # test runs in CI).
+        apt_install(["docker.io", "docker-compose"], reason="no Docker engine is installed")
     start_dockerd()
     client = connect()
     if client is None:
         raise EngineUnavailable(f"dockerd started but does not answer; see {DOCKERD_LOG}")
     return client
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """For a run whose engine answered at start-up: any failure while the engine no longer
+    answers is reported as EngineStopped (the engine went away), never as the Docker call that
+    happened to notice. Nothing here starts an engine: that happens only at start-up."""
+    try:
+        yield
+    except EngineUnavailable:
+        raise
+    except Exception as error:
+        if connect() is None:
+            raise EngineStopped() from error
+        raise
+
+
+def compose_command() -> list[str] | None:
+    """How to run Docker Compose here (the v2 plugin, else Debian's docker-compose), or None."""
+    docker_cli = shutil.which("docker")
+    if docker_cli is not None:
+        plugin = subprocess.run(
+            [docker_cli, "compose", "version"], capture_output=True, check=False
+        )
+        if plugin.returncode == 0:
+            return [docker_cli, "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone is not None else None
+
+
+def ensure_compose() -> list[str] | None:
+    """Docker Compose: installs Debian's docker-compose where the harness manages the engine
+    (root on Debian) and none is there; elsewhere, None when it is missing."""
+    command = compose_command()
+    if command is None and can_manage_engine():
+        apt_install(["docker-compose"], reason="no Docker Compose is installed")
+        command = compose_command()
+    return command
 
 
 def can_manage_engine() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 
 import docker
@@ -15,6 +16,13 @@ CHECKOUT_LABEL = "org.fargate-parity.checkout"
 TASK_LABEL = "org.fargate-parity.task"
 CONTAINER_LABEL = "org.fargate-parity.container"
 BUILT_BY_LABEL = "org.fargate-parity.built-by"
+# One value per harness process (one `invoke …`): what a failed run may clean up.
+INVOCATION_LABEL = "org.fargate-parity.invocation"
+
+CONFLICT = 409
+
+# This process's invocation id; every resource it creates carries it.
+INVOCATION_ID = uuid.uuid4().hex[:12]
 
 
 class Scope(StrEnum):
@@ -35,8 +43,15 @@ class Scope(StrEnum):
 
 def run_labels(*, scope: Scope, run_id: str, checkout: str | None = None) -> dict[str, str]:
     """Labels for one run: ``run_id`` is unique per run (or per checkout, for runs a later
-    command must find); ``checkout`` tells runs of different clones on one machine apart."""
-    labels = {MANAGED_LABEL: "true", SCOPE_LABEL: scope.value, RUN_LABEL: run_id}
+    command must find); ``checkout`` tells runs of different clones on one machine apart.
+    Every set carries this process's invocation id, so a failed run removes only what it
+    created itself (``remove_labelled(..., invocation=INVOCATION_ID)``)."""
+    labels = {
+        MANAGED_LABEL: "true",
+        SCOPE_LABEL: scope.value,
+        RUN_LABEL: run_id,
+        INVOCATION_LABEL: INVOCATION_ID,
+    }
     if checkout is not None:
         labels[CHECKOUT_LABEL] = checkout
     return labels
@@ -48,20 +63,33 @@ def remove_labelled(
     scope: Scope,
     run_id: str | None = None,
     checkout: str | None = None,
+    invocation: str | None = None,
+    only_stopped: bool = False,
 ) -> int:
-    """Remove containers, then networks and volumes, carrying the scope (and run) labels."""
+    """Remove containers, then networks and volumes, carrying the scope (and run, checkout,
+    invocation) labels. With ``only_stopped``: only the containers that do not run (what a
+    killed run or a stopped engine left), no network or volume."""
     filters = [f"{MANAGED_LABEL}=true", f"{SCOPE_LABEL}={scope}"]
     if run_id is not None:
         filters.append(f"{RUN_LABEL}={run_id}")
     if checkout is not None:
         filters.append(f"{CHECKOUT_LABEL}={checkout}")
+    if invocation is not None:
+        filters.append(f"{INVOCATION_LABEL}={invocation}")
     removed = 0
     for container in client.containers.list(all=True, filters={"label": filters}):
+        if only_stopped and container.status == "running":
+            continue
         try:
             container.remove(force=True, v=True)
             removed += 1
         except NotFound:
             pass
+        except APIError as error:
+            if error.status_code != CONFLICT:  # 409: another removal of it is under way
+                raise
+    if only_stopped:
+        return removed
     for network in client.networks.list(filters={"label": filters}):
         try:
             network.remove()

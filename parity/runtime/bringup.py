@@ -7,7 +7,10 @@ way, in this order; only the scope (which labels the resources carry) and the po
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +25,21 @@ from parity.config.settings import (
     ExtraCertificates,
     HarnessSettings,
 )
-from parity.console import step
+from parity.console import note, step
 from parity.engine.baseimage import ensure_base_image
-from parity.engine.daemon import ensure_engine
-from parity.engine.labels import RUN_LABEL, SCOPE_LABEL, TASK_LABEL, Scope, run_labels
+from parity.engine.daemon import connect, ensure_engine
+from parity.engine.labels import (
+    CONTAINER_LABEL,
+    INVOCATION_ID,
+    RUN_LABEL,
+    SCOPE_LABEL,
+    TASK_LABEL,
+    Scope,
+    remove_labelled,
+    run_labels,
+)
+from parity.errors import CheckoutBusy
+from parity.filelock import exclusive_lock
 from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
@@ -39,6 +53,7 @@ from parity.runtime.localrun import (
     run_id_for,
     seed_and_resolve,
 )
+from parity.runtime.task import HOLDER
 from parity.services.emulator import Emulator, start_emulator
 
 # Gitignored: the dev secret values the emulator is seeded with.
@@ -204,3 +219,106 @@ def remove_task(client: docker.DockerClient, task_name: str, *, stop_timeout_s: 
             container.remove(force=True, v=True)
         except docker.errors.NotFound:
             pass
+
+
+# Held by every dev run and local deploy of a checkout, so one runs at a time (gitignored).
+CHECKOUT_LOCK = Path(".local") / "run.lock"
+ORPHAN_POLL_S = 1.0
+
+
+@contextmanager
+def checkout_lock(project_root: Path) -> Iterator[Path]:
+    """One dev run or local deploy per checkout at a time: a second one is refused at once,
+    naming the run that holds the lock. The kernel drops it when that run dies."""
+    path = project_root / CHECKOUT_LOCK
+    with exclusive_lock(
+        path,
+        refused=lambda holder: CheckoutBusy(
+            f"another local run of this checkout is running ({holder}); wait for it, stop "
+            f"it, or work in another clone (lock: {path})"
+        ),
+    ) as held:
+        yield held
+
+
+def ports_published_by_checkout(client: docker.DockerClient, project_root: Path) -> set[int]:
+    """The loopback ports this checkout's running containers publish: a re-run may reuse them,
+    so they do not count as taken."""
+    ports: set[int] = set()
+    filters = {"label": [f"{RUN_LABEL}={run_id_for(project_root)}"], "status": "running"}
+    for container in client.containers.list(filters=filters):
+        for bindings in (container.ports or {}).values():
+            ports.update(int(binding["HostPort"]) for binding in bindings or [])
+    return ports
+
+
+def remove_invocation_resources(project_root: Path, scopes: tuple[Scope, ...]) -> int:
+    """Remove what this invocation created in ``scopes`` (by its invocation label), nothing a
+    running environment of this checkout uses; nothing when the engine is gone (clean-up never
+    starts one: a re-run removes what was left, by label)."""
+    client = connect()
+    if client is None:
+        return 0
+    return sum(
+        remove_labelled(
+            client, scope=scope, run_id=run_id_for(project_root), invocation=INVOCATION_ID
+        )
+        for scope in scopes
+    )
+
+
+def remove_stale_containers(client: docker.DockerClient, project_root: Path) -> int:
+    """Remove the containers of this checkout's local runs that no longer run (a killed run,
+    or an engine that stopped under one, left them); running ones stay."""
+    return sum(
+        remove_labelled(client, scope=scope, run_id=run_id_for(project_root), only_stopped=True)
+        for scope in (Scope.DEV, Scope.LOCAL_DEPLOY)
+    )
+
+
+def settle_orphaned_migrations(
+    client: docker.DockerClient, project_root: Path, *, timeout_s: float
+) -> list[str]:
+    """Before a new migration gate: a migration task of this checkout that still runs (its
+    ``invoke`` was killed) is waited for, saying so, up to ``timeout_s``; then stopped and
+    removed. Two migrations never run side by side. Returns the tasks found."""
+    orphans = orphaned_migrations(client, project_root)
+    for name in orphans:
+        note(
+            f"migration task {name} of an earlier run still runs (its invoke ended); "
+            "waiting for it before a new migration starts"
+        )
+        started = time.monotonic()
+        with step(f"waiting for migration task {name} (up to {timeout_s:.0f}s)") as progress:
+            while orphaned_containers_running(client, name):
+                elapsed = time.monotonic() - started
+                if elapsed > timeout_s:
+                    note(f"{name} still runs after {timeout_s:.0f}s: stopping it")
+                    break
+                progress(f"{elapsed:.0f}s")
+                time.sleep(ORPHAN_POLL_S)
+        remove_task(client, name)
+    return orphans
+
+
+def orphaned_migrations(client: docker.DockerClient, project_root: Path) -> list[str]:
+    """This checkout's migration tasks (dev runs and local deploys) that have a container
+    running."""
+    labels = [f"{RUN_LABEL}={run_id_for(project_root)}"]
+    running = client.containers.list(filters={"label": labels, "status": "running"})
+    names = {container.labels.get(TASK_LABEL, "") for container in running}
+    return sorted(
+        name
+        for name in names
+        for scope in (Scope.DEV, Scope.LOCAL_DEPLOY)
+        if name.startswith(f"parity-{scope}-{run_id_for(project_root)}-{MIGRATION_TASK}-")
+    )
+
+
+def orphaned_containers_running(client: docker.DockerClient, task_name: str) -> bool:
+    """Whether a container of the task other than its holder still runs."""
+    filters = {"label": [f"{TASK_LABEL}={task_name}"], "status": "running"}
+    return any(
+        container.labels.get(CONTAINER_LABEL) != HOLDER
+        for container in client.containers.list(filters=filters)
+    )

@@ -15,7 +15,7 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from parity.assembly.secretref import (
     SecretRef,
@@ -78,27 +78,58 @@ class DevSecrets:
         )
 
 
+def read_dev_secrets(path: Path) -> DevSecrets:
+    """The dev values file as it is (empty when missing), checked: a ConfigError names the
+    file and the key that holds something else than a string (or, in Secrets Manager, an
+    object of strings). Nothing is written."""
+    if not path.exists():
+        return DevSecrets(secrets_manager={}, ssm={})
+    try:
+        stored: Any = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{path} is not valid JSON (line {error.lineno}); fix it or delete it to "
+            "regenerate dev secret values"
+        ) from None
+    if not isinstance(stored, dict):
+        raise_bad_value(path, "the top level", "an object with secretsmanager and ssm")
+    managed = stored.get("secretsmanager", {})
+    parameters = stored.get("ssm", {})
+    for section, value in (("secretsmanager", managed), ("ssm", parameters)):
+        if not isinstance(value, dict):
+            raise_bad_value(path, section, "an object of names to values")
+    for name, value in managed.items():
+        if isinstance(value, dict):
+            for key, leaf in value.items():
+                if not isinstance(leaf, str):
+                    raise_bad_value(path, f"secretsmanager.{name}.{key}", "a string")
+        elif not isinstance(value, str):
+            raise_bad_value(path, f"secretsmanager.{name}", "a string or an object of strings")
+    for name, value in parameters.items():
+        if not isinstance(value, str):
+            raise_bad_value(path, f"ssm.{name}", "a string")
+    return DevSecrets(secrets_manager=managed, ssm=parameters)
+
+
+def raise_bad_value(path: Path, key: str, expected: str) -> NoReturn:
+    raise ConfigError(
+        f"{path}: {key} must be {expected}; fix it or delete the file to regenerate dev "
+        "secret values"
+    )
+
+
 def load_or_create(path: Path, demand: SecretDemand) -> DevSecrets:
     """Read the dev values file, add what the demand needs and it lacks, write it 0600."""
-    stored: dict[str, Any] = {"secretsmanager": {}, "ssm": {}}
-    if path.exists():
-        try:
-            stored = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ConfigError(
-                f"{path} is not valid JSON (line {error.lineno}); fix it or delete it to "
-                "regenerate dev secret values"
-            ) from None
-    managed: dict[str, Any] = dict(stored.get("secretsmanager", {}))
-    parameters: dict[str, str] = dict(stored.get("ssm", {}))
+    stored = read_dev_secrets(path)
+    managed: dict[str, Any] = dict(stored.secrets_manager)
+    parameters: dict[str, str] = dict(stored.ssm)
     for name, keys in sorted(demand.secrets_manager.items()):
         json_keys = sorted(key for key in keys if key is not None)
         if not json_keys:
             managed.setdefault(name, generate())
             continue
         document = managed.get(name)
-        if not isinstance(document, dict):
-            document = {}
+        document = dict(document) if isinstance(document, dict) else {}
         for key in json_keys:
             document.setdefault(key, generate(key))
         managed[name] = document
@@ -114,10 +145,9 @@ def load_or_create(path: Path, demand: SecretDemand) -> DevSecrets:
 
 
 def stored_values(path: Path) -> tuple[SecretValue, ...]:
-    """Every dev value in the file (none if it does not exist), to redact output with."""
-    if not path.exists():
-        return ()
-    values = load_or_create(path, SecretDemand())
+    """Every dev value in the file (none if it does not exist), to redact output with; the
+    file is only read."""
+    values = read_dev_secrets(path)
     leaves: list[str] = list(values.ssm.values())
     for value in values.secrets_manager.values():
         leaves.extend([value] if isinstance(value, str) else value.values())

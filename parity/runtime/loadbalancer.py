@@ -54,6 +54,8 @@ class LocalLoadBalancer:
         self.network = network
         self.labels = labels
         self.host_port = host_port
+        # Whether this process started it (a failed run removes only what it started).
+        self.started_here = False
 
     @property
     def url(self) -> str:
@@ -88,6 +90,7 @@ class LocalLoadBalancer:
             ports={"80/tcp": (LOOPBACK_ADDRESS, self.host_port)},
             labels=self.labels,
         )
+        self.started_here = True
 
     def route(self, *primaries: str, backups: tuple[str, ...] = ()) -> None:
         """Point the listener at ``primaries`` (host:port each), ``backups`` as fallbacks."""

@@ -164,5 +164,6 @@ def stop_services(started: list[RunningService]) -> None:
         for task in running.tasks:
             task.stop(reason="the run stops")
             task.remove()
-        if running.balancer is not None:
+        # A balancer an earlier run started serves the checkout's running environment.
+        if running.balancer is not None and running.balancer.started_here:
             running.balancer.remove()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
 import stat
 import subprocess
 from graphlib import TopologicalSorter
@@ -31,6 +30,7 @@ from parity.commands.compose import (
     write_env_files,
 )
 from parity.config.settings import HarnessSettings
+from parity.engine.daemon import compose_command
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
 from parity.secretvalue import SecretValue
@@ -276,16 +276,6 @@ def test_env_files_hold_what_invoke_dev_resolves(local_tasks: AppTasks, tmp_path
     }
 
 
-def compose_cli() -> list[str] | None:
-    docker = shutil.which("docker")
-    if docker is not None:
-        plugin = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
-        if plugin.returncode == 0:
-            return [docker, "compose"]
-    standalone = shutil.which("docker-compose")
-    return [standalone] if standalone is not None else None
-
-
 def test_each_redis_is_a_service_built_from_the_stand_in(
     services: dict[str, Any], local_tasks: AppTasks
 ) -> None:
@@ -306,7 +296,7 @@ def test_each_redis_is_a_service_built_from_the_stand_in(
 def test_the_compose_cli_accepts_the_file(
     rendered: str, tmp_path: Path, local_tasks: AppTasks
 ) -> None:
-    cli = compose_cli()
+    cli = compose_command()
     if cli is None:
         pytest.skip("neither `docker compose` nor docker-compose is installed")
     (tmp_path / "compose").mkdir()

@@ -185,6 +185,9 @@ class RecordingBackend:
     outcome: MigrationOutcome | None
     log_lines: Sequence[str] = ("Migrating: 2026_11_01_000000_create_orders_table",)
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    # How the task ends once stopped (None: still running), and what it recorded meanwhile.
+    outcome_after_stop: MigrationOutcome | None = None
+    recorded: tuple[str, ...] | None = None
     task: MigrationTask = field(
         default_factory=lambda: MigrationTask(
             task_definition=TASK_DEFINITION_ARN, watched_container="migrate"
@@ -215,6 +218,10 @@ class RecordingBackend:
 
     def stop_migration(self, run: MigrationRun, *, reason: str) -> None:
         self.calls.append(("stop_migration", reason))
+        self.outcome = self.outcome_after_stop
+
+    def recorded_since_start(self, run: MigrationRun) -> tuple[str, ...] | None:
+        return self.recorded
 
     def wait_for_services(self, stack_name: str, *, timeout_s: float) -> None:
         self.calls.append(("wait_for_services", stack_name, str(timeout_s)))

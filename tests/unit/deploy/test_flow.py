@@ -174,6 +174,34 @@ def test_timeout_stops_the_task_and_fails(
     assert "stop reason: migration task timed out after 600s" in capsys.readouterr().err
 
 
+def test_a_timed_out_migration_says_how_it_really_ended_and_what_it_recorded(
+    project_root: Path,
+) -> None:
+    # As PHP's sleep() returns on SIGTERM: the migration goes on, finishes and records itself.
+    backend = RecordingBackend(
+        outcome=None, outcome_after_stop=outcome(migrate=0), recorded=("2026_slow",)
+    )
+
+    with pytest.raises(MigrationFailed) as raised:
+        run_deploy(backend, project_root)
+
+    message = str(raised.value)
+    assert "was stopped: migrate then exited 0;" in message
+    assert "the migrations table gained 2026_slow (the stop did not undo them)" in message
+    assert ("wait_for_migration", "150.0") in backend.calls
+
+
+def test_a_timed_out_migration_on_a_database_out_of_reach_says_so(project_root: Path) -> None:
+    backend = RecordingBackend(outcome=None, outcome_after_stop=outcome(migrate=137))
+
+    with pytest.raises(MigrationFailed) as raised:
+        run_deploy(backend, project_root)
+
+    assert "migrate then exited 137; whether it recorded migrations cannot be read" in str(
+        raised.value
+    )
+
+
 def test_prod_without_confirm_shows_the_diff_and_changes_nothing(
     project_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,9 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 
 from parity.engine import daemon as engine
-from parity.errors import EngineUnavailable
+from parity.errors import EngineStopped, EngineUnavailable
 
 
 def test_debian_and_ubuntu_count_as_debian_family(tmp_path: Path) -> None:
@@ -79,3 +80,30 @@ def test_a_failing_apt_get_names_the_command_and_the_fix(monkeypatch: pytest.Mon
     ) as caught:
         engine.apt_install(["docker.io"], reason="testing")
     assert "install docker.io by hand" in str(caught.value)
+
+
+def test_a_failure_once_the_engine_went_away_is_reported_as_that(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "connect", lambda: None)
+    tried_to_start: list[bool] = []
+    monkeypatch.setattr(engine, "start_dockerd", lambda: tried_to_start.append(True))
+    with pytest.raises(EngineStopped) as stopped, engine.engine_errors():
+        raise requests.ConnectionError("('Connection aborted.', FileNotFoundError(2))")
+    assert str(stopped.value) == "the Docker engine went away; start it again and re-run"
+    assert tried_to_start == []
+
+
+def test_a_failure_while_the_engine_answers_stays_what_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "connect", lambda: object())
+    with pytest.raises(ValueError, match="a real bug"), engine.engine_errors():
+        raise ValueError("a real bug")
+
+
+def test_no_engine_at_start_up_stays_no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "connect", lambda: None)
+    with pytest.raises(EngineUnavailable) as raised, engine.engine_errors():
+        raise EngineUnavailable("no Docker engine answers; start Docker")
+    assert not isinstance(raised.value, EngineStopped)

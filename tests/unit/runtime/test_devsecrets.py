@@ -16,6 +16,7 @@ from parity.runtime.devsecrets import (
     SecretDemand,
     demand_of,
     load_or_create,
+    read_dev_secrets,
     seed,
     stored_values,
 )
@@ -137,3 +138,40 @@ def test_a_corrupt_values_file_names_itself(tmp_path: Path) -> None:
     path.write_text("{nope")
     with pytest.raises(ConfigError, match=r"secrets\.json is not valid JSON"):
         load_or_create(path, SecretDemand())
+
+
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [
+        ("[1, 2]", "the top level"),
+        ('{"secretsmanager": [], "ssm": {}}', "secretsmanager"),
+        ('{"secretsmanager": {"a": 5}, "ssm": {}}', "secretsmanager.a"),
+        ('{"secretsmanager": {"a": {"password": 7}}, "ssm": {}}', "secretsmanager.a.password"),
+        ('{"secretsmanager": {}, "ssm": {"p": null}}', "ssm.p"),
+        ("42", "the top level"),
+    ],
+)
+def test_a_secrets_file_of_the_wrong_shape_is_one_line_naming_file_and_key(
+    tmp_path: Path, content: str, key: str
+) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(content)
+    for read in (read_dev_secrets, lambda p: load_or_create(p, demand_of([task()]))):
+        with pytest.raises(ConfigError) as failure:
+            read(path)
+        message = str(failure.value)
+        assert message.startswith(f"{path}: {key} must be ")
+        assert "\n" not in message
+    assert path.read_text() == content
+
+
+def test_reading_the_values_for_redaction_leaves_the_file_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    content = '{"secretsmanager": {"a": "x1"}, "ssm": {"p": "y2"}}'
+    path.write_text(content)
+    path.chmod(0o644)
+    before = path.stat().st_mtime_ns
+    assert sorted(v.reveal() for v in stored_values(path)) == ["x1", "y2"]
+    assert path.read_text() == content
+    assert path.stat().st_mtime_ns == before
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

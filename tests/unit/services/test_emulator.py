@@ -81,3 +81,20 @@ def test_localstack_is_started_with_run_labels_and_stopped_through_the_emulator(
     given = {SCOPE_LABEL: "dev", RUN_LABEL: "abc"}
     start_emulator(EmulatorKind.LOCALSTACK, region="us-east-1", labels=given)
     assert calls[1] == {"port": 4566, "labels": given}
+
+
+def test_two_runs_default_emulators_listen_side_by_side() -> None:
+    # Two clones' `invoke dev` at once: each embedded emulator takes a free loopback port.
+    from parity.commands.dev import DevOptions
+
+    port = DevOptions().emulator_port
+    first = start_emulator(EmulatorKind.MOTO, region="eu-west-1", port=port)
+    try:
+        second = start_emulator(EmulatorKind.MOTO, region="eu-west-1", port=port)
+        try:
+            assert first.endpoint_url != second.endpoint_url
+            assert first.endpoint_url.startswith("http://127.0.0.1:")
+        finally:
+            second.stop()
+    finally:
+        first.stop()
