@@ -36,6 +36,7 @@ from parity.services.emulator import Emulator
 from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, start_redis
 
 MIGRATION_LOG_TAIL = 30
+MIGRATION_LOG_PREFIX = "migration"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,9 +100,7 @@ def seed_and_resolve(
         by_name=True,
     )
     return ResolvedSecrets(
-        by_task={
-            task.logical_id: resolve_task_secrets(task, resolver) for task in tasks.task_definitions
-        },
+        by_task={task.logical_id: resolve_task_secrets(task, resolver) for task in definitions},
         caches={
             cache.logical_id: None if cache.auth_token is None else resolver.fetch(cache.auth_token)
             for cache in tasks.caches
@@ -239,7 +238,7 @@ def placement(
 class LogPrinter:
     """Prints container output prefixed by the container's name, one colour each."""
 
-    prefix_width: int = 8
+    prefix_width: int = 22
     colours: dict[str, str] = field(default_factory=dict)
 
     PALETTE = ("cyan", "magenta", "yellow", "green", "blue")
@@ -248,6 +247,10 @@ class LogPrinter:
         colour = self.colours.setdefault(container, self.PALETTE[len(self.colours) % 5])
         console.print(f"[{colour}]{container:>{self.prefix_width}} |[/] ", end="", highlight=False)
         console.print(line, markup=False, highlight=False)
+
+    def for_task(self, task: str) -> LogSink:
+        """A sink that prefixes each line with ``task/container`` (``webservice/nginx``)."""
+        return lambda container, line: self(f"{task}/{container}", line)
 
 
 def run_to_completion(
@@ -262,18 +265,22 @@ def run_to_completion(
     what: str,
     tail_on_failure: bool = False,
     log_sink: LogSink | None = None,
+    log_prefix: str | None = None,
 ) -> TaskOutcome:
     """Run a one-off task until it stops, its logs streamed live (to ``log_sink``, else the
     terminal); the task is removed afterwards. ``watched`` is the container whose exit code
     the caller judges; with ``tail_on_failure`` its last lines are shown again when it did
-    not exit 0."""
+    not exit 0. The terminal's lines are prefixed ``log_prefix/container`` (default: the
+    task's family)."""
     local = LocalTask(
         context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
     )
     with step(f"{what} ({watched})"):
         try:
             local.start()
-            local.follow_logs(log_sink or LogPrinter())
+            local.follow_logs(
+                log_sink or LogPrinter().for_task(log_prefix or task.family or task.logical_id)
+            )
             outcome = local.wait_until_stopped(timeout_s)
             local.join_logs()
             if tail_on_failure and outcome.exit_code(watched) != 0:
@@ -309,6 +316,7 @@ def run_migration(
         what=what,
         tail_on_failure=True,
         log_sink=log_sink,
+        log_prefix=MIGRATION_LOG_PREFIX,
     )
     exit_code = outcome.exit_code(watched)
     if exit_code != 0:
