@@ -20,6 +20,7 @@ import re
 import secrets as random_tokens
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,7 @@ RUN_TIMEOUT_S = 3600.0
 # A fire time further in the past than this was missed (the machine slept): skipped.
 MISSED_AFTER = timedelta(seconds=5)
 STOP_JOIN_TIMEOUT_S = 60.0
+RUNS_KEPT = 100
 _SECONDS_RATE = re.compile(r"rate\(\s*(?P<value>\d+)\s+(?P<unit>seconds?)\s*\)")
 
 Clock = Callable[[], datetime]
@@ -148,7 +150,8 @@ class LocalScheduler:
     plans: tuple[PlannedSchedule, ...]
     log_sink: LogSink = field(default_factory=LogPrinter)
     clock: Clock = utc_now
-    runs: list[ScheduledRun] = field(default_factory=list)
+    # The latest runs, newest last (a day of dev at one a minute would be 1440).
+    runs: deque[ScheduledRun] = field(default_factory=lambda: deque(maxlen=RUNS_KEPT))
     _stopping: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -173,14 +176,16 @@ class LocalScheduler:
         self._stopping.set()
         with self._lock:
             running = list(self._running)
+            threads = list(self._threads)
         for task in running:
             task.stop(reason="the local scheduler stops")
-        for thread in list(self._threads):
+        for thread in threads:
             thread.join(timeout=STOP_JOIN_TIMEOUT_S)
 
     def _spawn(self, target: Callable[..., None], *args: object, name: str) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         with self._lock:
+            self._threads = [alive for alive in self._threads if alive.is_alive()]
             self._threads.append(thread)
         thread.start()
 
