@@ -17,6 +17,7 @@ from pathlib import Path
 import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
+from rich.text import Text
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
 from parity.assembly.caches import RedisCache
@@ -245,8 +246,9 @@ class LogPrinter:
 
     def __call__(self, container: str, line: str) -> None:
         colour = self.colours.setdefault(container, self.PALETTE[len(self.colours) % 5])
-        console.print(f"[{colour}]{container:>{self.prefix_width}} |[/] ", end="", highlight=False)
-        console.print(line, markup=False, highlight=False)
+        # One print per line: tasks log from threads of their own, and two prints interleave.
+        prefix = (f"{container:>{self.prefix_width}} | ", colour)
+        console.print(Text.assemble(prefix, line), highlight=False)
 
     def for_task(self, task: str) -> LogSink:
         """A sink that prefixes each line with ``task/container`` (``webservice/nginx``)."""
