@@ -511,7 +511,7 @@ def serve_previous_release(
     except (NotReady, TaskFailed, TaskTimeout) as error:
         never = CheckResult(name="its service task", passed=False, detail=f"never served: {error}")
         return ServedChecks(checks=(never,), served=False)
-    workers: list[LocalTask] = []
+    workers: list[tuple[LocalTask, ServiceSpec]] = []
     try:
         base_url = f"http://127.0.0.1:{service.host_port(port)}"
         checks = smoke_checks(base_url)
@@ -522,14 +522,19 @@ def serve_previous_release(
             if isinstance(started, CheckResult):
                 checks += (started,)
             else:
-                workers.append(started)
+                workers.append((started, worker))
         if workers:
             checks += (check_queued_job(base_url),)
         failed = not all(check.passed for check in checks)
-        app_error = last_app_error(app_logs(service, previous_tasks, front)) if failed else None
+        # The front's output, then the workers': the last error logged names the cause.
+        logs = [
+            app_logs(running, previous_tasks, spec)
+            for running, spec in [(service, front), *workers]
+        ]
+        app_error = last_app_error("\n".join(logs)) if failed else None
         return ServedChecks(checks=checks, served=True, app_error=app_error)
     finally:
-        for running in (service, *workers):
+        for running in (service, *(task for task, _ in workers)):
             running.stop(reason="compatibility check finished")
             running.remove()
 
