@@ -76,7 +76,8 @@ class DevSession:
     services: tuple[RunningService, ...]
     # Vite's dev server (`--hot`).
     vite: LocalTask | None = None
-    # The schedules' background threads; they run while this process does (attached mode).
+    # The schedules' background threads, not started: they run while the process that starts
+    # them does (`invoke dev` attached; a test).
     scheduler: LocalScheduler | None = None
     # Every line the session prints: the services', the scheduled runs', Vite's.
     printer: LogPrinter = field(default_factory=LogPrinter)
@@ -149,8 +150,6 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
     )
     printer = LogPrinter()
     scheduler = LocalScheduler(run=run, plans=schedules, log_sink=printer) if schedules else None
-    if scheduler is not None:
-        scheduler.start()
     session = DevSession(
         run=run, services=services, vite=vite, scheduler=scheduler, printer=printer
     )
@@ -180,13 +179,16 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
         down(project_root)
         raise
     if options.detach:
-        stop_scheduler(session)
+        if session.scheduler is not None:
+            note_scheduler_not_detached(session.scheduler)
         session.run.emulator.stop()
         note("detached; `invoke logs` shows output, `invoke down` removes everything")
         return
     note("streaming logs; Ctrl-C stops and removes everything")
     follow_session_logs(session)
     try:
+        if session.scheduler is not None:
+            session.scheduler.start()
         stopped, outcome = wait_for_any_stop(session.tasks())
         console.print(f"[red]task {stopped.name} stopped:[/] {outcome.stop_reason}")
     except KeyboardInterrupt:
@@ -198,12 +200,9 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
         down(project_root)
 
 
-def stop_scheduler(session: DevSession) -> None:
-    """Detached mode: the scheduler is this process's threads, so it ends with it; say so."""
-    if session.scheduler is None:
-        return
-    session.scheduler.stop()
-    keys = ", ".join(plan.key for plan in session.scheduler.plans)
+def note_scheduler_not_detached(scheduler: LocalScheduler) -> None:
+    """Detached mode: the scheduler would be this process's threads, which end with it."""
+    keys = ", ".join(plan.key for plan in scheduler.plans)
     note(
         f"the local scheduler ({keys}) runs only in attached `invoke dev`; detached, run a"
         " scheduled task once with `invoke run-task NAME` (its family or container)"

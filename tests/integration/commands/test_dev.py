@@ -70,6 +70,8 @@ def run_filters(session: DevSession) -> list[str]:
 def session(project_copy: ProjectCopy, docker_client: docker.DockerClient) -> Iterator[DevSession]:
     down(project_copy.root)
     started = start_dev(project_copy.root, options(), settings())
+    assert started.scheduler is not None
+    started.scheduler.start()  # as attached `invoke dev` does, after the services
     yield started
     if started.scheduler is not None:
         started.scheduler.stop()
