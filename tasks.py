@@ -129,7 +129,7 @@ PORT_HELP = "0 picks a free one"
     help={
         "port": f"loopback port for nginx (default {DEFAULT_HTTP_PORT}; {PORT_HELP})",
         "db-port": f"also publish MySQL on this loopback port ({PORT_HELP})",
-        "detach": "return once the service is healthy",
+        "detach": "return once the services are healthy (the scheduler runs only attached)",
         "source-mounts": "dev mode: bind-mount the PHP source, edits show without a rebuild",
         "hot": "dev mode with Vite's dev server: JS and CSS edits show in the open page without "
         "a reload (implies --source-mounts)",
@@ -150,7 +150,8 @@ def dev(
     emulator: str = "",
     emulator_port: str = str(DEFAULT_EMULATOR_PORT),
 ) -> None:
-    """Run the app locally: synth, build, MySQL + AWS emulator, migration gate, service."""
+    """Run the app locally: synth, build, MySQL + AWS emulator, migration gate, services,
+    then the scheduled tasks on their schedules (attached runs only)."""
     from parity.commands.dev import DevOptions
     from parity.commands.dev import dev as run_dev
 

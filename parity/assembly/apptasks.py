@@ -21,6 +21,7 @@ from typing import Any
 from parity.assembly.caches import RedisCache, redis_caches
 from parity.assembly.cloud import CloudAssembly, DockerImageAsset, StackArtifact, load_assembly
 from parity.assembly.intrinsics import LocalOverride, Resolver
+from parity.assembly.rules import ScheduledTask, scheduled_tasks
 from parity.assembly.taskdef import (
     SERVICE_TYPE,
     TASK_DEFINITION_TYPE,
@@ -93,6 +94,8 @@ class AppTasks:
     resolver: Resolver | None = None
     # The environment's Redis caches, each of which gets a local stand-in.
     caches: tuple[RedisCache, ...] = ()
+    # The ECS targets of its EventBridge rules and schedules (the local scheduler runs them).
+    schedules: tuple[ScheduledTask, ...] = ()
 
     @property
     def task_definitions(self) -> tuple[TaskDefinition, ...]:
@@ -103,9 +106,18 @@ class AppTasks:
         return tuple(unique.values())
 
     @property
+    def scheduled_task_definitions(self) -> tuple[TaskDefinition, ...]:
+        """The task definitions the schedules run (with their targets' overrides)."""
+        return tuple(schedule.task for schedule in self.schedules)
+
+    @property
     def image_assets(self) -> tuple[DockerImageAsset, ...]:
-        """The assets the task definitions run, each once."""
-        images = {c.image for task in self.task_definitions for c in task.containers}
+        """The assets the task definitions run (the scheduled ones' too), each once."""
+        images = {
+            c.image
+            for task in (*self.task_definitions, *self.scheduled_task_definitions)
+            for c in task.containers
+        }
         return tuple(a for a in self.assembly.image_assets.values() if a.local_image in images)
 
     @property
@@ -332,6 +344,7 @@ def load_app_tasks(
     services = tuple(
         service for stack in stacks for service in _services(resolver, assembly.stack(stack))
     )
+    schedules = tuple(task for stack in stacks for task in scheduled_tasks(resolver, stack))
     return AppTasks(
         env=environment.name,
         region=region,
@@ -346,6 +359,7 @@ def load_app_tasks(
         reference_overrides=tuple(o for o in environment.overrides if o.kind != "env"),
         resolver=resolver,
         caches=caches,
+        schedules=schedules,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets as random_tokens
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -22,6 +22,7 @@ from parity.engine.labels import (
     CONTAINER_LABEL,
     RUN_LABEL,
     SCOPE_LABEL,
+    TASK_LABEL,
     Scope,
     remove_labelled,
 )
@@ -40,10 +41,16 @@ from parity.runtime.bringup import (
     remove_task,
     service_task_names,
     settle_orphaned_migrations,
+    task_key,
 )
 from parity.runtime.devsecrets import read_dev_secrets, stored_values
 from parity.runtime.localrun import LogPrinter, data_volume_for, run_id_for, run_migration
-from parity.runtime.overrides import dev_mode_bind_mounts, source_mount_environment
+from parity.runtime.overrides import (
+    VITE_CONTAINER,
+    dev_mode_bind_mounts,
+    source_mount_environment,
+)
+from parity.runtime.scheduler import LocalScheduler, plan_schedules
 from parity.runtime.services import RunningService, ServiceOptions, start_services
 from parity.runtime.task import LocalTask, redactor, wait_for_any_stop
 from parity.runtime.viteserver import start_vite_server
@@ -104,6 +111,11 @@ class DevSession:
     services: tuple[RunningService, ...]
     # Vite's dev server (`--hot`).
     vite: LocalTask | None = None
+    # The schedules' background threads, not started: they run while the process that starts
+    # them does (`invoke dev` attached; a test).
+    scheduler: LocalScheduler | None = None
+    # Every line the session prints: the services', the scheduled runs', Vite's.
+    printer: LogPrinter = field(default_factory=LogPrinter)
 
     @property
     def url(self) -> str:
@@ -132,6 +144,8 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
     config = load_config(project_root)
     hot = config.dev.require_hot() if options.hot else None
     built = build_app(project_root, settings)
+    # Before anything starts: an expression the local scheduler cannot follow fails here.
+    schedules = plan_schedules(built.tasks, settings.schedule_override)
     run = bring_up(
         built,
         project_root=project_root,
@@ -140,6 +154,7 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         emulator=options.emulator or settings.emulator,
         emulator_port=options.emulator_port,
         db_port=options.db_port,
+        extra_tasks=built.tasks.scheduled_task_definitions,
     )
     tasks = run.tasks
     run_migration(
@@ -169,7 +184,11 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
             added_environment=(source_mount_environment(tasks, config.dev) if dev_mode else {}),
         ),
     )
-    session = DevSession(run=run, services=services, vite=vite)
+    printer = LogPrinter()
+    scheduler = LocalScheduler(run=run, plans=schedules, log_sink=printer) if schedules else None
+    session = DevSession(
+        run=run, services=services, vite=vite, scheduler=scheduler, printer=printer
+    )
     if any(running.url for running in services):
         console.print(f"[bold green]ready:[/] {session.url}")
     else:
@@ -203,6 +222,8 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
                 remove_invocation_resources(project_root, LOCAL_SCOPES)
                 raise
             if options.detach:
+                if session.scheduler is not None:
+                    note_scheduler_not_detached(session.scheduler)
                 session.run.emulator.stop()
                 note(
                     "detached; `invoke logs` shows output, `invoke down` removes everything but"
@@ -252,19 +273,39 @@ def follow_session(project_root: Path, session: DevSession) -> None:
     """Stream the session's logs until a task stops or Ctrl-C; then remove the checkout's
     environment (when the engine still answers: clean-up never starts one)."""
     note("streaming logs; Ctrl-C stops and removes everything but the database's data")
-    printer = LogPrinter()
-    for task in session.tasks():
-        task.follow_logs(printer)
+    follow_session_logs(session)
     try:
+        if session.scheduler is not None:
+            session.scheduler.start()
         stopped, outcome = wait_for_any_stop(session.tasks())
         console.print(f"[red]task {stopped.name} stopped:[/] {outcome.stop_reason}")
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
+        if session.scheduler is not None:
+            session.scheduler.stop()
         session.run.emulator.stop()
         client = connect()
         if client is not None:
             remove_checkout_resources(client, project_root)
+
+
+def note_scheduler_not_detached(scheduler: LocalScheduler) -> None:
+    """Detached mode: the scheduler would be this process's threads, which end with it."""
+    keys = ", ".join(plan.key for plan in scheduler.plans)
+    note(
+        f"the local scheduler ({keys}) runs only in attached `invoke dev`; detached, run a"
+        " scheduled task once with `invoke run-task NAME` (its family or container)"
+    )
+
+
+def follow_session_logs(session: DevSession) -> None:
+    """Every service task's and Vite's output, each line prefixed ``task/container``."""
+    for running in session.services:
+        for task in running.tasks:
+            task.follow_logs(session.printer.for_task(running.service.key))
+    if session.vite is not None:
+        session.vite.follow_logs(session.printer.for_task(VITE_CONTAINER))
 
 
 def emulator_choice(flag: str) -> EmulatorKind | None:
@@ -306,7 +347,9 @@ def logs(project_root: Path, container: str | None, *, tail: int) -> None:
         )
     printer = LogPrinter()
     redact = redactor(stored_values(project_root / SECRETS_FILE))
+    run_id = run_id_for(project_root)
     for item in found:
         name = item.labels.get(CONTAINER_LABEL, item.name)
+        task = task_key(item.labels.get(TASK_LABEL, ""), scope=Scope.DEV, run_id=run_id)
         for line in item.logs(tail=tail).decode(errors="replace").splitlines():
-            printer(name, redact(line))
+            printer(f"{task}/{name}" if task else name, redact(line))

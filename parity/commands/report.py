@@ -21,6 +21,7 @@ from rich.text import Text
 from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, environment_tasks
 from parity.assembly.caches import RedisCache
 from parity.assembly.intrinsics import Resolver
+from parity.assembly.rules import RULE_TYPE
 from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
 from parity.config.harness import DevConfig, load_config
@@ -41,6 +42,7 @@ from parity.runtime.overrides import (
     vite_bind_mounts,
     vite_image,
 )
+from parity.runtime.scheduler import OVERRIDE_VARIABLE, parse_override
 from parity.runtime.task import FAST_PROBE_INTERVAL_S, BindMount
 from parity.services.database import MARIADB_IMAGE
 
@@ -58,6 +60,8 @@ class ParityInputs:
     db_image: str
     secrets_file: Path
     dev: DevConfig = field(default_factory=DevConfig)
+    # PARITY_SCHEDULE_OVERRIDE, when set.
+    schedule_override: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +166,43 @@ def _elasticache(cache: RedisCache) -> str:
     if cache.auth_token is not None:
         described.append(f"AUTH from secret {cache.auth_token.name}")
     return ", ".join(described)
+
+
+def _scheduler(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    deployed = {schedule.name: schedule for schedule in inputs.deployed.schedules}
+    for schedule in inputs.local.schedules:
+        task = schedule.task.family or schedule.task.logical_id
+        counterpart = deployed.get(schedule.name)
+        # Short cells: the table must fit a terminal.
+        yield (
+            schedule.key,
+            f"attached `invoke dev`, after the gate: {schedule.task_count} task(s) of {task} at"
+            f" {schedule.expression} (UTC)",
+            MISSING
+            if counterpart is None
+            else f"{_schedule_kind(counterpart.resource_type)} {counterpart.name}"
+            f" ({counterpart.stack}): {counterpart.task_count} task(s) of"
+            f" {counterpart.task.family or counterpart.task.logical_id} at"
+            f" {counterpart.expression} ({counterpart.timezone})",
+        )
+
+
+def _schedule_kind(resource_type: str) -> str:
+    return "EventBridge rule" if resource_type == RULE_TYPE else "EventBridge Scheduler schedule"
+
+
+def _schedule_override(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    if not inputs.schedule_override:
+        return
+    replacement = parse_override(inputs.schedule_override).expression
+    deployed = {schedule.name: schedule for schedule in inputs.deployed.schedules}
+    for schedule in inputs.local.schedules:
+        counterpart = deployed.get(schedule.name)
+        yield (
+            schedule.key,
+            f"{replacement} ({OVERRIDE_VARIABLE}, not {schedule.expression})",
+            MISSING if counterpart is None else counterpart.expression,
+        )
 
 
 def _images(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
@@ -316,6 +357,10 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
         compare=_declared_references,
     ),
     NamedOverride(name="Redis", field="ElastiCache endpoint (GetAtt)", compare=_redis),
+    NamedOverride(
+        name="local scheduler", field="EventBridge schedule (ECS target)", compare=_scheduler
+    ),
+    NamedOverride(name="schedule override", field="ScheduleExpression", compare=_schedule_override),
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
     NamedOverride(name="published port", field="portMappings", compare=_ports),
@@ -366,6 +411,7 @@ def parity_report(
     source_mounts: bool,
     db_image: str,
     hot: bool = False,
+    schedule_override: str = "",
 ) -> tuple[ParityRow, ...]:
     """``invoke parity``: synthesize when stale, then compare the local run with ``env``."""
     check_environment(project_root, env)
@@ -385,6 +431,7 @@ def parity_report(
         db_image=db_image,
         secrets_file=SECRETS_FILE,
         dev=dev,
+        schedule_override=schedule_override,
     )
     return compare_with_deployed(inputs, source_mounts=source_mounts, hot=hot)
 
@@ -506,12 +553,14 @@ def show_parity(
     project_root: Path, *, env: str, host_port: int, source_mounts: bool, hot: bool = False
 ) -> None:
     """Print ``invoke parity``'s table for ``env``."""
+    settings = HarnessSettings.for_project(project_root)
     rows = parity_report(
         project_root,
         env=env,
         host_port=host_port,
         source_mounts=source_mounts,
-        db_image=HarnessSettings.for_project(project_root).db_image,
+        db_image=settings.db_image,
         hot=hot,
+        schedule_override=settings.schedule_override,
     )
     console.print(parity_table(rows, env=env))

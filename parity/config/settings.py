@@ -9,6 +9,7 @@
 | ``PARITY_LOCK_ROWS`` | a locking migration on a bigger table warns or refuses | ``100000`` |
 | ``PARITY_ON_LOCKING`` | what it does then: ``warn`` or ``refuse`` | ``warn`` |
 | ``PARITY_TABLE_ROWS`` | JSON file of the target's row counts, ``{"table": rows}`` | local |
+| ``PARITY_SCHEDULE_OVERRIDE`` | every schedule's local expression (``rate(10 seconds)``) | none |
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ class HarnessSettings:
     extra_ca_files: tuple[Path, ...] = ()
     emulator: EmulatorKind = EmulatorKind.MOTO
     migration_policy: MigrationPolicy = field(default_factory=MigrationPolicy)
+    # A schedule expression the local scheduler follows instead of every template's (tests:
+    # a shorter wait); "" keeps the templates'. Parsed by parity.runtime.scheduler.
+    schedule_override: str = ""
 
     @classmethod
     def from_environ(
@@ -135,6 +139,7 @@ class HarnessSettings:
             extra_ca_files=extra,
             emulator=EmulatorKind.parse(environ.get("PARITY_EMULATOR", "moto") or "moto"),
             migration_policy=migration_policy(environ),
+            schedule_override=environ.get("PARITY_SCHEDULE_OVERRIDE", "").strip(),
         )
 
     @classmethod

@@ -60,6 +60,8 @@ from parity.services.emulator import Emulator, start_emulator
 SECRETS_FILE = Path(".local") / "secrets.json"
 MIGRATION_TASK = "migration"
 SERVICE_TASK = "service"
+# A run the local scheduler started (parity.runtime.scheduler).
+SCHEDULED_TASK = "scheduled"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,6 +209,15 @@ def service_task_names(
     containers = client.containers.list(all=True, filters={"label": labels})
     names = {container.labels.get(TASK_LABEL, "") for container in containers}
     return sorted(name for name in names if name.startswith(prefix))
+
+
+def task_key(task_name: str, *, scope: Scope, run_id: str) -> str:
+    """What a task of one run is, from its name: ``…-service-webservice-ab12`` → webservice,
+    ``…-scheduled-schedulerule-ab12`` → schedulerule, ``…-migration-ab12`` → migration."""
+    kind = task_name.removeprefix(f"parity-{scope}-{run_id}-").rsplit("-", 1)[0]
+    for prefix in (SERVICE_TASK, SCHEDULED_TASK):
+        kind = kind.removeprefix(f"{prefix}-")
+    return kind
 
 
 def remove_task(client: docker.DockerClient, task_name: str, *, stop_timeout_s: int = 30) -> None:

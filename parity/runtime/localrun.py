@@ -17,6 +17,7 @@ from pathlib import Path
 import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
+from rich.text import Text
 
 from parity.assembly.apptasks import AppTasks, ServiceSpec
 from parity.assembly.caches import RedisCache
@@ -49,6 +50,7 @@ from parity.services.emulator import Emulator
 from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, start_redis
 
 MIGRATION_LOG_TAIL = 30
+MIGRATION_LOG_PREFIX = "migration"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -313,15 +315,20 @@ def placement(
 class LogPrinter:
     """Prints container output prefixed by the container's name, one colour each."""
 
-    prefix_width: int = 8
+    prefix_width: int = 22
     colours: dict[str, str] = field(default_factory=dict)
 
     PALETTE = ("cyan", "magenta", "yellow", "green", "blue")
 
     def __call__(self, container: str, line: str) -> None:
         colour = self.colours.setdefault(container, self.PALETTE[len(self.colours) % 5])
-        console.print(f"[{colour}]{container:>{self.prefix_width}} |[/] ", end="", highlight=False)
-        console.print(line, markup=False, highlight=False)
+        # One print per line: tasks log from threads of their own, and two prints interleave.
+        prefix = (f"{container:>{self.prefix_width}} | ", colour)
+        console.print(Text.assemble(prefix, line), highlight=False)
+
+    def for_task(self, task: str) -> LogSink:
+        """A sink that prefixes each line with ``task/container`` (``webservice/nginx``)."""
+        return lambda container, line: self(f"{task}/{container}", line)
 
 
 def run_to_completion(
@@ -336,18 +343,22 @@ def run_to_completion(
     what: str,
     tail_on_failure: bool = False,
     log_sink: LogSink | None = None,
+    log_prefix: str | None = None,
 ) -> TaskOutcome:
     """Run a one-off task until it stops, its logs streamed live (to ``log_sink``, else the
     terminal); the task is removed afterwards. ``watched`` is the container whose exit code
     the caller judges; with ``tail_on_failure`` its last lines are shown again when it did
-    not exit 0."""
+    not exit 0. The terminal's lines are prefixed ``log_prefix/container`` (default: the
+    task's family)."""
     local = LocalTask(
         context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
     )
     with step(f"{what} ({watched})"):
         try:
             local.start()
-            local.follow_logs(log_sink or LogPrinter())
+            local.follow_logs(
+                log_sink or LogPrinter().for_task(log_prefix or task.family or task.logical_id)
+            )
             outcome = local.wait_until_stopped(timeout_s)
             local.join_logs()
             if tail_on_failure and outcome.exit_code(watched) != 0:
@@ -383,6 +394,7 @@ def run_migration(
         what=what,
         tail_on_failure=True,
         log_sink=log_sink,
+        log_prefix=MIGRATION_LOG_PREFIX,
     )
     exit_code = outcome.exit_code(watched)
     if exit_code != 0:

@@ -9,6 +9,8 @@
 * secrets are written to the container's stdin and exported by a small wrapper, so
   their values never land in Docker's container config on disk.
 * task cpu and memory become container limits (a container's own limit wins).
+* stopping sends SIGTERM, then SIGKILL after the container's ``stopTimeout`` (30 s unless
+  set), whatever the image's ``STOPSIGNAL``: the ECS agent ignores it too.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ DEFAULT_START_TIMEOUT_S = 180.0
 POLL_INTERVAL_S = 0.1
 FAST_PROBE_INTERVAL_S = 0.5
 MIB = 1024 * 1024
+# What the ECS agent sends on every stop (a deployment, a scale-in, StopTask, the task ending).
+ECS_STOP_SIGNAL = "SIGTERM"
 
 LogSink = Callable[[str, str], None]
 
@@ -235,6 +239,7 @@ class LocalTask:
             labels={**spec.docker_labels, **self._labels(spec.name)},
             healthcheck=docker_healthcheck(spec.health_check) if spec.health_check else None,
             stdin_open=has_secrets,  # see parity.engine.secretinject
+            stop_signal=ECS_STOP_SIGNAL,
             stop_timeout=spec.stop_timeout_seconds,
             host_config=self._host_config(spec, mounts),
         )

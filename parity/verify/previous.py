@@ -6,6 +6,10 @@ to completion on a fresh schema, then the service task definition starts with th
 images of the previous release (built from a git ref the way CDK builds the current
 ones), and its smoke checks run through the published loopback port.
 
+The previous release's queue workers (the services with no load balancer that run the app image)
+run too, so a job queued through the previous front service must be taken and finished by a
+previous worker against the new schema.
+
 The previous tasks are the current task definitions with their image assets swapped, both
 nginx and Laravel: an old ECS task runs its own revision's images, and nginx serves the
 built assets of the Laravel image next to it. The migrations check runs the previous
@@ -75,6 +79,11 @@ MARKUP = re.compile(r"<[^>]+>")
 APP_ERROR = re.compile(r"\.(?:ERROR|CRITICAL|ALERT|EMERGENCY): (?P<message>.*)")
 LOG_CONTEXT = re.compile(r'\s*\{"(?:exception|userId)".*$')
 TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# The sample's queued job: the page's form posts a greeting, which a worker stores.
+CSRF_FIELD = re.compile(r'name="_token" value="([^"]+)"')
+JOB_FORM_PATH = "/greetings"
+JOB_TIMEOUT_S = 30.0
+JOB_POLL_INTERVAL_S = 0.5
 
 
 class PreviousVersionUnavailable(ConfigError):
@@ -191,6 +200,16 @@ def previous_image_tag(*, release: Release, asset: DockerImageAsset) -> str:
         args = "\0".join(f"{k}={v}" for k, v in sorted(asset.build_args.items()))
         tag += "-" + hashlib.sha256(args.encode()).hexdigest()[:8]
     return f"{PREVIOUS_IMAGE_REPOSITORY}:{tag[:128]}"
+
+
+def worker_services(tasks: AppTasks) -> tuple[ServiceSpec, ...]:
+    """The services with no load balancer that run the app image: its queue workers."""
+    return tuple(
+        service
+        for service in tasks.services
+        if service.load_balancer is None
+        and any(container.image == tasks.app_image for container in service.task.containers)
+    )
 
 
 def front_service(tasks: AppTasks) -> ServiceSpec:
@@ -352,6 +371,42 @@ def check_health(base_url: str) -> CheckResult:
     return judge_health(response.status_code)
 
 
+def check_queued_job(base_url: str, *, timeout_s: float = JOB_TIMEOUT_S) -> CheckResult:
+    """POST a greeting through the form (with its CSRF token), then GET / until it shows: the
+    job went through the queue and a worker stored it."""
+    name = "a queued job"
+    message = f"queued for the previous worker {random_tokens.token_hex(3)}"
+    browser = requests.Session()
+    try:
+        token = CSRF_FIELD.search(browser.get(base_url + "/", timeout=REQUEST_TIMEOUT_S).text)
+        if token is None:
+            return CheckResult(name=name, passed=False, detail="found no form token on GET /")
+        posted = browser.post(
+            base_url + JOB_FORM_PATH,
+            data={"_token": token[1], "message": message},
+            timeout=REQUEST_TIMEOUT_S,
+            allow_redirects=False,
+        )
+        if posted.status_code >= 400:
+            return CheckResult(
+                name=name, passed=False, detail=f"was refused: POST returned {posted.status_code}"
+            )
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            if html.escape(message) in browser.get(base_url + "/", timeout=REQUEST_TIMEOUT_S).text:
+                return CheckResult(
+                    name=name,
+                    passed=True,
+                    detail=f"was stored by the worker in {time.monotonic() - started:.1f}s",
+                )
+            time.sleep(JOB_POLL_INTERVAL_S)
+    except requests.RequestException as error:
+        return unanswered(name, error)
+    return CheckResult(
+        name=name, passed=False, detail=f"was not stored by a worker within {timeout_s:.0f}s"
+    )
+
+
 def unanswered(name: str, error: requests.RequestException) -> CheckResult:
     return CheckResult(name=name, passed=False, detail=f"got no answer ({type(error).__name__})")
 
@@ -456,14 +511,57 @@ def serve_previous_release(
     except (NotReady, TaskFailed, TaskTimeout) as error:
         never = CheckResult(name="its service task", passed=False, detail=f"never served: {error}")
         return ServedChecks(checks=(never,), served=False)
+    workers: list[tuple[LocalTask, ServiceSpec]] = []
     try:
-        checks = smoke_checks(f"http://127.0.0.1:{service.host_port(port)}")
+        base_url = f"http://127.0.0.1:{service.host_port(port)}"
+        checks = smoke_checks(base_url)
+        for worker in worker_services(previous_tasks):
+            started = start_previous_worker(
+                context, previous_tasks, secrets, worker, task_name=f"{task_name}-{worker.key}"
+            )
+            if isinstance(started, CheckResult):
+                checks += (started,)
+            else:
+                workers.append((started, worker))
+        if workers:
+            checks += (check_queued_job(base_url),)
         failed = not all(check.passed for check in checks)
-        app_error = last_app_error(app_logs(service, previous_tasks, front)) if failed else None
+        # The front's output, then the workers': the last error logged names the cause.
+        logs = [
+            app_logs(running, previous_tasks, spec)
+            for running, spec in [(service, front), *workers]
+        ]
+        app_error = last_app_error("\n".join(logs)) if failed else None
         return ServedChecks(checks=checks, served=True, app_error=app_error)
     finally:
-        service.stop(reason="compatibility check finished")
-        service.remove()
+        for running in (service, *(task for task, _ in workers)):
+            running.stop(reason="compatibility check finished")
+            running.remove()
+
+
+def start_previous_worker(
+    context: LocalContext,
+    tasks: AppTasks,
+    secrets: ResolvedSecrets,
+    worker: ServiceSpec,
+    *,
+    task_name: str,
+    healthy_timeout_s: float = 120.0,
+) -> LocalTask | CheckResult:
+    """One task of the previous release's worker service, healthy; or the check it failed."""
+    try:
+        return start_service_task(
+            context,
+            tasks,
+            worker,
+            secrets,
+            task_name=task_name,
+            healthy_timeout_s=healthy_timeout_s,
+        )
+    except (NotReady, TaskFailed, TaskTimeout) as error:
+        return CheckResult(
+            name=f"its {worker.key} task", passed=False, detail=f"never ran: {error}"
+        )
 
 
 def app_logs(running: LocalTask, tasks: AppTasks, service: ServiceSpec) -> str:

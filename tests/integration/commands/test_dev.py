@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import docker
@@ -48,8 +48,17 @@ PAGE_BACKGROUND = "rgb(245, 247, 250)"
 SHELL_ENV = {"PATH", "HOSTNAME", "HOME", "PWD", "SHLVL", "_"}
 
 
+# The scheduler's rule says rate(1 minute); the named override shortens the wait in tests.
+SCHEDULE_OVERRIDE = "rate(15 seconds)"
+SCHEDULE_INTERVAL_S = 15
+
+
 def options() -> DevOptions:
     return DevOptions(port=0, detach=True, emulator=EMULATOR, emulator_port=0)
+
+
+def settings() -> HarnessSettings:
+    return dataclasses.replace(HarnessSettings.from_environ(), schedule_override=SCHEDULE_OVERRIDE)
 
 
 def run_filters(session: DevSession) -> list[str]:
@@ -60,8 +69,12 @@ def run_filters(session: DevSession) -> list[str]:
 @pytest.fixture(scope="module")
 def session(project_copy: ProjectCopy, docker_client: docker.DockerClient) -> Iterator[DevSession]:
     down(project_copy.root)
-    started = start_dev(project_copy.root, options(), HarnessSettings.from_environ())
+    started = start_dev(project_copy.root, options(), settings())
+    assert started.scheduler is not None
+    started.scheduler.start()  # as attached `invoke dev` does, after the services
     yield started
+    if started.scheduler is not None:
+        started.scheduler.stop()
     started.run.emulator.stop()
     down(project_copy.root, volumes=True)
 
@@ -161,12 +174,29 @@ def test_a_form_post_without_its_csrf_token_is_refused(session: DevSession) -> N
     assert refused.status_code == 419
 
 
-def test_the_scheduled_heartbeat_shows_in_healthz(session: DevSession) -> None:
-    artisan(session, "schedule:run")
+def test_the_scheduler_rule_runs_its_task_within_its_interval_and_healthz_shows_it(
+    session: DevSession,
+) -> None:
+    """No one runs schedule:run by hand: the local scheduler starts the rule's task (the
+    Scheduler stack's task definition, the target's command) on the overridden schedule."""
+    scheduler = session.scheduler
+    assert scheduler is not None
+    (plan,) = scheduler.plans
+    assert plan.override == SCHEDULE_OVERRIDE
+    assert plan.task.container("scheduler").command == ("php", "artisan", "schedule:run")
+    waited_from = datetime.now(UTC)
+    deadline = time.monotonic() + 2 * SCHEDULE_INTERVAL_S + 60  # two ticks, and a task's start
+    while not [run for run in scheduler.runs if run.started >= waited_from]:
+        assert time.monotonic() < deadline, f"no scheduled run ended: {list(scheduler.runs)}"
+        time.sleep(0.5)
+    run = next(run for run in scheduler.runs if run.started >= waited_from)
+    assert run.exit_code == 0, run
+    assert run.started - run.due < timedelta(seconds=5)  # on its fire time, not late
     health = requests.get(session.url + "healthz", timeout=5).json()
     assert health["status"] == "ok"
+    # The heartbeat row that run wrote (seconds: the column has no fraction).
     last_run = datetime.fromisoformat(health["scheduler"]["last_run"])
-    assert abs((datetime.now(UTC) - last_run).total_seconds()) < 120
+    assert last_run >= run.started.replace(microsecond=0), (health, run)
 
 
 @pytest.fixture(scope="module")
@@ -196,16 +226,32 @@ def test_the_worker_turns_healthy_on_its_heartbeat_and_runs_posted_jobs(
         time.sleep(0.2)
 
 
-def test_the_worker_stops_cleanly_within_its_stop_timeout(worker: LocalTask) -> None:
+SLOW_JOB_S = 6
+PROCESSING = "Processing: App\\Jobs\\StoreGreeting"
+
+
+def test_a_worker_stopped_mid_job_finishes_the_job_before_it_exits(
+    session: DevSession, worker: LocalTask
+) -> None:
+    """ECS's stop: SIGTERM, then SIGKILL after stopTimeout (120 s). queue:work finishes the
+    job in hand, so the greeting is stored, not lost, and the worker exits 0."""
     container = worker.container_ids["worker"]
-    started = time.monotonic()
+    config = worker.client.api.inspect_container(container)["Config"]
+    assert config["StopSignal"] == "SIGTERM"  # not the php image's STOPSIGNAL (SIGQUIT)
+    taken_before = worker.logs("worker").count(PROCESSING)
+    artisan(session, "app:queue-greeting", "Finished after SIGTERM", f"--seconds={SLOW_JOB_S}")
+    deadline = time.monotonic() + 30
+    while worker.logs("worker").count(PROCESSING) == taken_before:
+        assert time.monotonic() < deadline, "the worker did not take the slow job in 30s"
+        time.sleep(0.2)
+    taken = time.monotonic()
     worker.stop(reason="a deployment replaces it")
-    stopped_after = time.monotonic() - started
+    stopped_after = time.monotonic() - taken
     state = worker.client.api.inspect_container(container)["State"]
-    # The image's stop signal (SIGQUIT, for php-fpm) makes queue:work finish the job in hand
-    # and exit 0, well before the stopTimeout (120 s) would SIGKILL it.
-    assert state["ExitCode"] == 0
-    assert stopped_after < worker.task.container("worker").stop_timeout_seconds
+    assert state["ExitCode"] == 0, worker.logs("worker", tail=20)
+    # It waited for the job (most of its seconds were still to run), not for the SIGKILL.
+    assert SLOW_JOB_S - 2 < stopped_after < worker.task.container("worker").stop_timeout_seconds
+    assert "Finished after SIGTERM" in requests.get(session.url, timeout=5).text
 
 
 def test_a_posted_greeting_waits_in_redis_until_a_worker_runs_the_job(
@@ -390,8 +436,9 @@ def test_a_failing_migration_never_starts_the_service_and_leaves_nothing(
         "    public function up() { throw new RuntimeException('fails on purpose'); }\n};\n",
     )
     started_at = time.time()
+    failing_settings = dataclasses.replace(settings(), schedule_override="rate(1 second)")
     with pytest.raises(MigrationFailed, match="migrate exited with 1"):
-        dev(project.root, options(), HarnessSettings.from_environ())
+        dev(project.root, options(), failing_settings)
     context_id = localrun.run_id_for(project.root)
     events = docker_client.events(
         since=started_at,
@@ -401,7 +448,8 @@ def test_a_failing_migration_never_starts_the_service_and_leaves_nothing(
     )
     started = {container_of(event) for event in events}
     assert "migrate" in started
-    assert not started & {"laravel", "nginx"}, "no service container may start"
+    # Neither web, nor worker, nor the scheduler's task (due every second).
+    assert not started & {"laravel", "nginx", "worker", "scheduler"}, "nothing may start"
     labels = {"label": [f"{RUN_LABEL}={context_id}"]}
     assert docker_client.containers.list(all=True, filters=labels) == []
     assert docker_client.networks.list(filters=labels) == []

@@ -69,7 +69,9 @@ def test_every_override_applies_somewhere_in_the_app(inputs: ParityInputs) -> No
         environment_overrides=(declared,),
         reference_overrides=declared_references(inputs.local),
     )
-    rows = compare_with_deployed(dataclasses.replace(inputs, local=local), hot=True)
+    rows = compare_with_deployed(
+        dataclasses.replace(inputs, local=local, schedule_override="rate(10 seconds)"), hot=True
+    )
     assert {row.override for row in rows} == {override.name for override in NAMED_OVERRIDES}
     assert len({override.name for override in NAMED_OVERRIDES}) == len(NAMED_OVERRIDES)
 
@@ -257,6 +259,29 @@ def test_redis_is_the_local_stand_in_against_the_elasticache_group(
         "workerservice/worker REDIS_SCHEME",
     ]
     assert all(r.local.startswith("tcp ") and r.deployed == "tls" for r in transport)
+
+
+def test_the_local_scheduler_runs_the_rules_task_against_the_eventbridge_rule(
+    inputs: ParityInputs,
+) -> None:
+    (row,) = rows_of(inputs, "local scheduler")
+    assert row.where == "schedulerule"
+    assert row.local == (
+        "attached `invoke dev`, after the gate: 1 task(s) of laravel-local-scheduler at"
+        " rate(1 minute) (UTC)"
+    )
+    assert row.deployed.startswith("EventBridge rule ScheduleRule")
+    assert row.deployed.endswith(
+        " (Laravel-Prod-Scheduler): 1 task(s) of laravel-prod-scheduler at rate(1 minute) (UTC)"
+    )
+
+
+def test_the_schedule_override_is_listed_only_when_set(inputs: ParityInputs) -> None:
+    assert rows_of(inputs, "schedule override") == []
+    (row,) = rows_of(dataclasses.replace(inputs, schedule_override="rate(10 seconds)"),
+                     "schedule override")  # fmt: skip
+    assert (row.where, row.deployed) == ("schedulerule", "rate(1 minute)")
+    assert row.local == "rate(10 seconds) (PARITY_SCHEDULE_OVERRIDE, not rate(1 minute))"
 
 
 def test_the_vite_dev_server_is_listed_only_for_hot_mode_which_implies_source_mounts(

@@ -97,3 +97,18 @@ def test_every_container_gets_what_fargate_sets_and_the_task_definition_wins() -
         "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
         "APP_ENV": "local",
     }
+
+
+def test_a_container_is_stopped_with_sigterm_and_its_stop_timeout_whatever_the_image_says() -> None:
+    client = MagicMock()
+    client.api.inspect_image.return_value = {"Config": {"Cmd": ["php-fpm8.2"]}}
+    client.api.create_container.return_value = {"Id": "c1"}
+    task = TaskDefinition(
+        logical_id="Worker", family=None, network_mode="awsvpc", cpu_units=None, memory_mib=None,
+        containers=(spec(stop_timeout_seconds=120),),
+    )  # fmt: skip
+    placement = Placement(task_name="worker", network="net", labels={})
+    LocalTask(client, task, placement, secrets={})._create_container(task.containers[0])
+    created = client.api.create_container.call_args.kwargs
+    # The php image's STOPSIGNAL is SIGQUIT; the ECS agent sends SIGTERM regardless.
+    assert (created["stop_signal"], created["stop_timeout"]) == ("SIGTERM", 120)

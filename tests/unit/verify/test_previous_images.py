@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -10,6 +11,8 @@ import docker
 import pytest
 from docker.errors import ImageNotFound
 
+from parity.assembly.apptasks import ServiceSpec
+from parity.assembly.taskdef import ContainerSpec
 from parity.config.settings import ExtraCertificates
 from parity.engine.images import ImageBuild
 from parity.verify import previous as compat
@@ -21,9 +24,10 @@ from parity.verify.previous import (
     previous_image_tag,
     resolve_release,
     with_previous_images,
+    worker_services,
 )
 from tests.unit.verify.conftest import Repository
-from tests.unit.verify.tasks import LARAVEL_ASSET, SIDECAR_IMAGE, app_tasks, image_asset
+from tests.unit.verify.tasks import LARAVEL_ASSET, SIDECAR_IMAGE, app_tasks, image_asset, task
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 RELEASE = Release(ref="v1.0.0", sha=SHA)
@@ -182,3 +186,26 @@ def test_the_migration_and_every_service_run_the_previous_builds_of_their_assets
         swapped.migration.container("migrate").command
         == tasks.migration.container("migrate").command
     )
+
+
+def test_the_previous_workers_are_the_services_without_a_load_balancer_on_the_app_image() -> None:
+    tasks = app_tasks()
+    laravel_image = tasks.migration.container("migrate").image
+    worker = ServiceSpec(
+        name="WorkerService0A1B2C3D",
+        stack=tasks.services[0].stack,
+        task=task("worker", ContainerSpec(name="worker", image=laravel_image)),
+        desired_count=1,
+    )
+    exporter = ServiceSpec(
+        name="MetricsExporter",
+        stack=tasks.services[0].stack,
+        task=task("exporter", ContainerSpec(name="exporter", image=SIDECAR_IMAGE)),
+        desired_count=1,
+    )
+    with_worker = dataclasses.replace(tasks, services=(*tasks.services, worker, exporter))
+    assert worker_services(tasks) == ()
+    assert worker_services(with_worker) == (worker,)
+    swapped = with_previous_images(with_worker, {laravel_image: "fargate-parity/previous:x"})
+    (previous_worker,) = worker_services(swapped)
+    assert previous_worker.task.container("worker").image == "fargate-parity/previous:x"

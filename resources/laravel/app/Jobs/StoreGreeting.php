@@ -20,13 +20,27 @@ class StoreGreeting implements ShouldQueue
     /** @var string */
     public $message;
 
-    public function __construct(string $message)
+    /**
+     * Seconds of work before the greeting is stored (0 from the form): a job still in flight
+     * when its worker is told to stop, for the harness's stop tests.
+     *
+     * @var int
+     */
+    public $seconds;
+
+    public function __construct(string $message, int $seconds = 0)
     {
         $this->message = $message;
+        $this->seconds = $seconds;
     }
 
     public function handle(): void
     {
+        // A loop, not sleep(): a signal cuts sleep() short, and the work must take its time.
+        $until = microtime(true) + $this->seconds;
+        while (microtime(true) < $until) {
+            usleep(100000);
+        }
         Greeting::create(['message' => $this->message]);
     }
 }

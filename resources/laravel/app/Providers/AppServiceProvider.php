@@ -29,11 +29,11 @@ class AppServiceProvider extends ServiceProvider
     }
 
     /**
-     * Laravel 8's queue worker stops gracefully (the job in hand first) on SIGTERM only. The
-     * image's STOPSIGNAL is SIGQUIT, php-fpm's graceful stop, and Docker (the local runtime,
-     * compose) sends it to every container of the image, the worker's too; ECS documents
-     * SIGTERM. Without this the worker, PID 1, ignores SIGQUIT and is killed mid-job when the
-     * stop timeout ends; with it, either signal stops it gracefully.
+     * Laravel 8's queue worker stops gracefully (the job in hand first) on SIGTERM only, which
+     * is what ECS (and the harness's local runtime) sends. The image's STOPSIGNAL is SIGQUIT,
+     * php-fpm's graceful stop, and plain Docker (compose) sends it to every container of the
+     * image, the worker's too. Without this the worker, PID 1, ignores SIGQUIT and is killed
+     * mid-job when the stop timeout ends; with it, either signal stops it gracefully.
      */
     public function quitOnSigquit(): void
     {
