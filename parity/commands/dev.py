@@ -194,7 +194,7 @@ def down(project_root: Path, *, volumes: bool = False) -> int:
     if volumes:
         note(
             f"removing the local database's volume {data_volume_for(run_id)} too: its data is "
-            "lost (`invoke db snapshot` keeps a copy)"
+            "lost (`invoke db.snapshot` keeps a copy)"
         )
         scopes = (*LOCAL_SCOPES, Scope.DATA)
     with step("removing local containers, networks and volumes"):
