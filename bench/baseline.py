@@ -1,10 +1,12 @@
 """The floor: the same two images started by hand with plain ``docker`` CLI calls.
 
-In the right order and nothing more: the DB (polled until it accepts a login), the migration
-container (until it exits 0), then a holder publishing the port, Laravel and nginx in the
-holder's network namespace with ``--volumes-from laravel:ro``, and a poll of ``/`` until it
-answers 200. It waits for no health check and resolves no secret; it applies the task's cpu
-and memory limits, so the app itself runs at the same speed as under the harness.
+In the right order and nothing more: the DB (polled until it accepts a login) and a Redis for
+each of the app's caches (started beside it, under the name the app's endpoint resolves to;
+the app keeps its cache, sessions and queue there), the migration container (until it exits
+0), then a holder publishing the port, Laravel and nginx in the holder's network namespace with
+``--volumes-from laravel:ro``, and a poll of ``/`` until it answers 200. It waits for no health
+check and resolves no secret; it applies the task's cpu and memory limits, so the app itself
+runs at the same speed as under the harness.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from bench.measure import BenchError, Stopwatch, wait_for_200
 from parity.assembly.apptasks import AppTasks
 from parity.engine.baseimage import BASE_IMAGE
 from parity.engine.labels import Scope, run_labels
+from parity.runtime.overrides import environment_overrides
+from parity.services.redis import PASSWORD_VARIABLE, PORT_VARIABLE
 
 DB_READY_QUERY = (
     'MYSQL_PWD="$MYSQL_PASSWORD" mysql --protocol=TCP -h127.0.0.1 -u"$MYSQL_USER" '
@@ -47,9 +51,13 @@ class HandStartedApp:
     memory_mib: int | None
     laravel_container: str
     nginx_container: str
+    redis_image: str = ""
+    # Each cache's (network alias, port); the app's secrets that hold its password.
+    caches: Sequence[tuple[str, int]] = ()
+    cache_password_names: Sequence[str] = ()
 
     @classmethod
-    def from_tasks(cls, tasks: AppTasks, *, db_image: str) -> HandStartedApp:
+    def from_tasks(cls, tasks: AppTasks, *, db_image: str, redis_image: str = "") -> HandStartedApp:
         laravel = tasks.migration.container(tasks.watched_container)
         web = next(s.task for s in tasks.services if s.load_balancer is not None)
         nginx = next(c for c in web.containers if c.port_mappings)
@@ -59,8 +67,25 @@ class HandStartedApp:
             nginx_image=nginx.image,
             db_image=db_image,
             container_port=nginx.port_mappings[0].container_port,
-            environment=dict(laravel.environment),
+            # The values a local run replaces (fargate-parity.toml's, such as REDIS_SCHEME=tcp);
+            # DB_HOST is set per run below.
+            environment={
+                name: environment_overrides(tasks, db_host="").get(name, value)
+                for name, value in laravel.environment.items()
+            },
             secret_names=tuple(laravel.secrets),
+            redis_image=redis_image,
+            caches=tuple((cache.local_host, cache.port) for cache in tasks.caches),
+            cache_password_names=tuple(
+                name
+                for name, ref in laravel.secrets.items()
+                if any(
+                    cache.auth_token is not None
+                    and (ref.name, ref.json_key)
+                    == (cache.auth_token.name, cache.auth_token.json_key)
+                    for cache in tasks.caches
+                )
+            ),
             cpus=web.cpu_units / 1024 if web.cpu_units else None,
             memory_mib=web.memory_mib,
             laravel_container=app.name,
@@ -86,13 +111,15 @@ def start_by_hand(app: HandStartedApp, *, port: int, run_id: str) -> tuple[float
         "MYSQL_PASSWORD": secrets.token_urlsafe(16),
         "MYSQL_ROOT_PASSWORD": secrets.token_urlsafe(16),
     }
+    redis_password = secrets.token_urlsafe(16)
     app_values = {
         **app.environment,
         "DB_HOST": f"{prefix}-db",
         **secret_values(app.secret_names, db_values),
+        **dict.fromkeys(app.cache_password_names, redis_password),
     }
     # Values travel in the CLI's environment (`-e NAME`), never on its command line.
-    environment = {**os.environ, **db_values, **app_values}
+    environment = {**os.environ, **db_values, **app_values, PASSWORD_VARIABLE: redis_password}
     db_env = [argument for name in db_values for argument in ("-e", name)]
     app_env = [argument for name in app_values for argument in ("-e", name)]
 
@@ -130,8 +157,25 @@ def start_by_hand(app: HandStartedApp, *, port: int, run_id: str) -> tuple[float
         *db_env,
         app.db_image,
     )
+    for alias, cache_port in app.caches:
+        docker(
+            "run",
+            "--detach",
+            "--name",
+            f"{prefix}-{alias}",
+            "--network",
+            prefix,
+            "--network-alias",
+            alias,
+            *labels,
+            "-e",
+            PASSWORD_VARIABLE,
+            "-e",
+            f"{PORT_VARIABLE}={cache_port}",
+            app.redis_image,
+        )
     wait_for_db(f"{prefix}-db", environment)
-    finished("network + DB until it accepts a login (docker exec polls)")
+    finished("network + DB until it accepts a login (docker exec polls), Redis started")
     docker(
         "run",
         "--name",

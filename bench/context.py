@@ -12,6 +12,7 @@ from bench.devloop import prime
 from bench.project import ImageLedger, ProjectCopy, copy_checkout, copy_project
 from parity.config.settings import HarnessSettings
 from parity.services.database import resolve_image
+from parity.services.redis import ensure_redis_image
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +58,9 @@ class BenchContext:
 
     def new_checkout(self, name: str) -> ProjectCopy:
         return copy_checkout(self.project_root, self.workspace / f"{name}-{nonce()}")
+
+    def redis_image(self) -> str:
+        return ensure_redis_image(self.client, certificates=self.settings.certificates())
 
     def db_image(self) -> str:
         return resolve_image(

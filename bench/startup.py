@@ -31,7 +31,9 @@ from parity.engine.labels import remove_labelled
 def measure_startup(bench: BenchContext) -> list[Figure]:
     runs = bench.options.runs
     project = bench.primed_copy("startup")
-    app = HandStartedApp.from_tasks(project.app_tasks(), db_image=bench.db_image())
+    app = HandStartedApp.from_tasks(
+        project.app_tasks(), db_image=bench.db_image(), redis_image=bench.redis_image()
+    )
     warm: list[float] = []
     restart: list[float] = []
     restart_steps: list[dict[str, float]] = []
