@@ -24,6 +24,7 @@ from parity.engine.labels import (
     SCOPE_LABEL,
     TASK_LABEL,
     Scope,
+    new_invocation,
     remove_labelled,
 )
 from parity.engine.ports import claim_port
@@ -211,7 +212,7 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
     running environment.
     """
     settings = settings or HarnessSettings.for_project(project_root)
-    with checkout_lock(project_root):
+    with checkout_lock(project_root), new_invocation() as invocation:
         client = ensure_engine()
         with engine_errors():
             check_inputs(client, project_root, options, settings)
@@ -219,7 +220,7 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
             try:
                 session = start_dev(project_root, options, settings)
             except BaseException:
-                remove_invocation_resources(project_root, LOCAL_SCOPES)
+                remove_invocation_resources(project_root, LOCAL_SCOPES, invocation=invocation)
                 raise
             if options.detach:
                 if session.scheduler is not None:

@@ -31,7 +31,7 @@ from parity.deploy.flow import (
 )
 from parity.deploy.flow import deploy as run_deploy
 from parity.deploy.flow import migrate as run_migrate
-from parity.engine.labels import Scope
+from parity.engine.labels import Scope, new_invocation
 from parity.runtime.bringup import checkout_lock, remove_invocation_resources
 from parity.verify.migrations.check import run_migrations_check
 from parity.verify.migrations.policy import enforce
@@ -150,7 +150,7 @@ def open_backend(
     from parity.deploy.local import LocalBackend
 
     # One local deploy or dev run per checkout: two would race for its database.
-    with checkout_lock(project_root):
+    with checkout_lock(project_root), new_invocation() as invocation:
         local = LocalBackend(
             project_root=project_root,
             settings=settings,
@@ -164,7 +164,7 @@ def open_backend(
             # A failed deploy or migrate leaves no balancer, MySQL or task it started; what
             # an earlier deploy left running stays.
             local.close()
-            remove_invocation_resources(project_root, (Scope.LOCAL_DEPLOY,))
+            remove_invocation_resources(project_root, (Scope.LOCAL_DEPLOY,), invocation=invocation)
             raise
         local.close()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 
 import docker
@@ -16,13 +19,28 @@ CHECKOUT_LABEL = "org.fargate-parity.checkout"
 TASK_LABEL = "org.fargate-parity.task"
 CONTAINER_LABEL = "org.fargate-parity.container"
 BUILT_BY_LABEL = "org.fargate-parity.built-by"
-# One value per harness process (one `invoke …`): what a failed run may clean up.
+# One value per run (one `invoke …`, or each run a test starts): what a failed run may clean up.
 INVOCATION_LABEL = "org.fargate-parity.invocation"
 
 CONFLICT = 409
 
-# This process's invocation id; every resource it creates carries it.
-INVOCATION_ID = uuid.uuid4().hex[:12]
+# The current run's invocation id; every resource it creates carries it. Outside a run
+# (``new_invocation``): one id for the process.
+_INVOCATION: ContextVar[str] = ContextVar("invocation", default=uuid.uuid4().hex[:12])
+
+
+def current_invocation() -> str:
+    return _INVOCATION.get()
+
+
+@contextmanager
+def new_invocation() -> Iterator[str]:
+    """A fresh invocation id for the block (one run): its failure removes what carries it."""
+    token = _INVOCATION.set(uuid.uuid4().hex[:12])
+    try:
+        yield _INVOCATION.get()
+    finally:
+        _INVOCATION.reset(token)
 
 
 class Scope(StrEnum):
@@ -44,13 +62,13 @@ class Scope(StrEnum):
 def run_labels(*, scope: Scope, run_id: str, checkout: str | None = None) -> dict[str, str]:
     """Labels for one run: ``run_id`` is unique per run (or per checkout, for runs a later
     command must find); ``checkout`` tells runs of different clones on one machine apart.
-    Every set carries this process's invocation id, so a failed run removes only what it
-    created itself (``remove_labelled(..., invocation=INVOCATION_ID)``)."""
+    Every set carries the current run's invocation id, so a failed run removes only what it
+    created itself (``remove_labelled(..., invocation=...)``)."""
     labels = {
         MANAGED_LABEL: "true",
         SCOPE_LABEL: scope.value,
         RUN_LABEL: run_id,
-        INVOCATION_LABEL: INVOCATION_ID,
+        INVOCATION_LABEL: current_invocation(),
     }
     if checkout is not None:
         labels[CHECKOUT_LABEL] = checkout

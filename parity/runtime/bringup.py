@@ -30,7 +30,6 @@ from parity.engine.baseimage import ensure_base_image
 from parity.engine.daemon import connect, ensure_engine
 from parity.engine.labels import (
     CONTAINER_LABEL,
-    INVOCATION_ID,
     RUN_LABEL,
     SCOPE_LABEL,
     TASK_LABEL,
@@ -263,17 +262,17 @@ def ports_published_by_checkout(client: docker.DockerClient, project_root: Path)
     return ports
 
 
-def remove_invocation_resources(project_root: Path, scopes: tuple[Scope, ...]) -> int:
-    """Remove what this invocation created in ``scopes`` (by its invocation label), nothing a
+def remove_invocation_resources(
+    project_root: Path, scopes: tuple[Scope, ...], *, invocation: str
+) -> int:
+    """Remove what the invocation created in ``scopes`` (by its invocation label), nothing a
     running environment of this checkout uses; nothing when the engine is gone (clean-up never
     starts one: a re-run removes what was left, by label)."""
     client = connect()
     if client is None:
         return 0
     return sum(
-        remove_labelled(
-            client, scope=scope, run_id=run_id_for(project_root), invocation=INVOCATION_ID
-        )
+        remove_labelled(client, scope=scope, run_id=run_id_for(project_root), invocation=invocation)
         for scope in scopes
     )
 
