@@ -20,6 +20,7 @@ from typing import Any
 from parity.assembly.caches import RedisCache, redis_caches
 from parity.assembly.cloud import CloudAssembly, DockerImageAsset, StackArtifact, load_assembly
 from parity.assembly.intrinsics import LocalOverride, Resolver
+from parity.assembly.standins import StackResources, stack_resources
 from parity.assembly.taskdef import (
     SERVICE_TYPE,
     TASK_DEFINITION_TYPE,
@@ -90,6 +91,10 @@ class AppTasks:
     resolver: Resolver | None = None
     # The environment's Redis caches, each of which gets a local stand-in.
     caches: tuple[RedisCache, ...] = ()
+    # The secrets, databases, queues, buckets… its stacks create: each gets a stand-in.
+    resources: StackResources = field(default_factory=StackResources)
+    # The account the stacks deploy to: the emulator holds the stand-ins in it.
+    account: str = DEFAULT_LOCAL_ACCOUNT
 
     @property
     def task_definitions(self) -> tuple[TaskDefinition, ...]:
@@ -243,20 +248,24 @@ def load_app_tasks(
             f" {selector.stack!r}, not one of the environment's stacks ({', '.join(stacks)})"
         )
     region = _region(assembly, stacks)
-    caches = redis_caches(
-        Resolver.for_assembly(
-            assembly,
-            fallback_account=DEFAULT_LOCAL_ACCOUNT,
-            fallback_region=region,
-            overrides=overrides,
-        ),
-        stacks,
+    declared = Resolver.for_assembly(
+        assembly,
+        fallback_account=DEFAULT_LOCAL_ACCOUNT,
+        fallback_region=region,
+        overrides=overrides,
     )
+    caches = redis_caches(declared, stacks)
+    resources = stack_resources(declared, stacks)
+    # What the user declares wins over a stand-in: listed last, it replaces the same key.
     resolver = Resolver.for_assembly(
         assembly,
         fallback_account=DEFAULT_LOCAL_ACCOUNT,
         fallback_region=region,
-        overrides=(*overrides, *(override for cache in caches for override in cache.overrides())),
+        overrides=(
+            *resources.overrides,
+            *(override for cache in caches for override in cache.overrides()),
+            *overrides,
+        ),
     )
     migration_stack = assembly.stack(selector.stack)
     migration = load_task_definition(
@@ -280,6 +289,8 @@ def load_app_tasks(
         environment_overrides=tuple(o for o in environment.overrides if o.kind == "env"),
         resolver=resolver,
         caches=caches,
+        resources=resources,
+        account=declared.scope(selector.stack).account,
     )
 
 

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import NotFound
@@ -29,6 +30,7 @@ from parity.engine.labels import Scope, run_labels
 from parity.errors import ConfigError, MigrationFailed
 from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
 from parity.runtime.overrides import environment_overrides, fargate_environment
+from parity.runtime.standins import create_in_emulator, with_attachments
 from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
@@ -87,14 +89,24 @@ def seed_and_resolve(
     """Seed the dev values into the emulator, then resolve every secret, before any start."""
     definitions = (*tasks.task_definitions, *extra_tasks)
     auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
-    values = load_or_create(context.secrets_file, demand_of(definitions, extra=auth_tokens))
-    seed(
-        values,
-        secretsmanager=context.emulator.client("secretsmanager"),
-        ssm=context.emulator.client("ssm"),
+    values = load_or_create(
+        context.secrets_file,
+        demand_of(definitions, extra=auth_tokens),
+        stack_secrets=tasks.resources.secrets,
     )
+
+    # Everything lives in the app's account of the emulator, where the task roles act too.
+    def client(service: str) -> Any:
+        return context.emulator.account_client(service, tasks.account)
+
+    seed(
+        with_attachments(values, tasks.resources),
+        secretsmanager=client("secretsmanager"),
+        ssm=client("ssm"),
+    )
+    create_in_emulator(tasks.resources, client, region=context.emulator.region)
     resolver = AwsSecretResolver(
-        client_factory=lambda service, *, region_name=None: context.emulator.client(service),
+        client_factory=lambda service, *, region_name=None: client(service),
         # The emulator's account is not the app's: secrets were seeded, and are found, by name.
         by_name=True,
     )
@@ -132,12 +144,19 @@ def database_settings(tasks: AppTasks, secrets: TaskSecrets, image: str) -> Data
 
 
 def ensure_database(
-    context: LocalContext, settings: DatabaseSettings, *, host_port: int | None
+    context: LocalContext,
+    settings: DatabaseSettings,
+    *,
+    host_port: int | None,
+    aliases: tuple[str, ...] = (),
 ) -> Container:
-    """Reuse this run's DB container when it is up and healthy; otherwise start it."""
+    """Reuse this run's DB container when it is up, healthy and known by every alias;
+    otherwise start it."""
     with contextlib.suppress(NotFound):
         existing = context.client.containers.get(context.db_host)
-        if existing.status == "running":
+        networks = existing.attrs["NetworkSettings"]["Networks"]
+        known = set(networks.get(context.network, {}).get("Aliases") or ())
+        if existing.status == "running" and known >= set(aliases):
             wait_for_login(existing, settings, timeout_s=30)
             return existing
         existing.remove(force=True, v=True)
@@ -148,6 +167,7 @@ def ensure_database(
         name=context.db_host,
         network=context.network,
         labels=context.labels,
+        aliases=aliases,
     )
 
 
@@ -167,6 +187,7 @@ def ensure_app_database(
         context,
         database_settings(tasks, secrets.of(tasks.migration), image),
         host_port=host_port,
+        aliases=tuple(database.local_host for database in tasks.resources.databases),
     )
 
 

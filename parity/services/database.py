@@ -9,6 +9,7 @@ container on stdin (``parity.engine.secretinject``), never in its config.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +74,10 @@ def start_database(
     network: str,
     labels: dict[str, str],
     ready_timeout_s: float = READY_TIMEOUT_S,
+    aliases: Sequence[str] = (),
 ) -> Container:
-    """Start the DB on ``network`` (alias ``name``), publish 3306 on loopback, wait for it.
+    """Start the DB on ``network`` (as ``name`` and ``aliases``: the endpoints of the RDS
+    databases it stands in for), publish 3306 on loopback, wait for it.
 
     When it is not ready in time, the container is removed before the error surfaces."""
     if settings.host_port is not None:
@@ -94,7 +97,7 @@ def start_database(
             port_bindings={3306: (LOOPBACK_ADDRESS, settings.host_port)}, mounts=[wrapper_mount()]
         ),
         networking_config=api.create_networking_config(
-            {network: api.create_endpoint_config(aliases=[name])}
+            {network: api.create_endpoint_config(aliases=[name, *aliases])}
         ),
     )
     container = client.containers.get(created["Id"])

@@ -14,7 +14,7 @@ import logging
 import secrets
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -30,6 +30,11 @@ from parity.errors import HarnessError
 DEFAULT_PORT = 4566
 # Emulators accept any credentials; real ones must never reach them.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# The role the harness assumes to act in an app's account (moto and LocalStack switch to the
+# account of the role a session assumed; the role need not exist).
+HARNESS_ROLE = "fargate-parity-local"
+# STS's longest session: a dev run's credentials outlive it.
+SESSION_SECONDS = 43200
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Emulator:
     region: str
     # Stops what start_emulator started; None for an emulator the harness only attached to.
     _stop: Callable[[], None] | None = None
+    _accounts: dict[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -48,6 +54,32 @@ class Emulator:
             endpoint_url=self.endpoint_url,
             region_name=self.region,
             **EMULATOR_CREDENTIALS,
+        )
+
+    def assume_role(self, role_arn: str, *, session: str) -> Mapping[str, Any]:
+        """STS credentials for ``role_arn`` from the emulator: they act in the role's account."""
+        response = self.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=session[:64], DurationSeconds=SESSION_SECONDS
+        )
+        credentials: Mapping[str, Any] = response["Credentials"]
+        return credentials
+
+    def account_client(self, service: str, account: str) -> Any:
+        """A client that acts in ``account`` of the emulator (the harness's role there)."""
+        if account not in self._accounts:
+            credentials = self.assume_role(
+                f"arn:aws:iam::{account}:role/{HARNESS_ROLE}", session=HARNESS_ROLE
+            )
+            self._accounts[account] = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            **self._accounts[account],
         )
 
     def stop(self) -> None:
