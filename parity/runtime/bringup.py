@@ -7,6 +7,7 @@ way, in this order; only the scope (which labels the resources carry) and the po
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from parity.runtime.localrun import (
     run_id_for,
     seed_and_resolve,
 )
+from parity.runtime.taskendpoints import ensure_endpoints_image
 from parity.services.emulator import Emulator, start_emulator
 
 # Gitignored: the dev secret values the emulator is seeded with.
@@ -134,7 +136,10 @@ def bring_up(
             labels=run_labels(scope=scope, run_id=run_id_for(project_root)),
         )
     try:
-        context = local_context(built.client, project_root, running, scope=scope)
+        context = dataclasses.replace(
+            local_context(built.client, project_root, running, scope=scope),
+            endpoints_image=ensure_endpoints_image(built.client, certificates=built.certificates),
+        )
         secrets = seed_and_resolve(context, tasks, extra_tasks)
         ensure_app_database(
             context,

@@ -32,6 +32,7 @@ from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_se
 from parity.runtime.overrides import environment_overrides, fargate_environment
 from parity.runtime.standins import create_in_emulator, with_attachments
 from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
+from parity.runtime.taskendpoints import TaskEndpoints
 from parity.secretvalue import SecretValue
 from parity.services.database import DatabaseSettings, resolve_image, start_database, wait_for_login
 from parity.services.emulator import Emulator
@@ -51,6 +52,8 @@ class LocalContext:
     db_host: str
     emulator: Emulator
     secrets_file: Path
+    # The image of each task's metadata and credentials endpoints; None: tasks get none.
+    endpoints_image: str | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -244,6 +247,18 @@ def placement(
     bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
     added_environment: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Placement:
+    endpoints = None
+    if context.endpoints_image is not None:
+        endpoints = TaskEndpoints(
+            context.client,
+            image=context.endpoints_image,
+            emulator=context.emulator,
+            # Beside the dev secrets, in the gitignored .local/.
+            state_root=context.secrets_file.parent / "tasks",
+            cluster=context.network,
+            account=tasks.account,
+            region=tasks.region,
+        )
     return Placement(
         task_name=task_name,
         network=context.network,
@@ -253,6 +268,7 @@ def placement(
         bind_mounts=dict(bind_mounts or {}),
         added_environment=dict(added_environment or {}),
         platform_environment=fargate_environment(tasks.region),
+        sidecar=endpoints,
     )
 
 

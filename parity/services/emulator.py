@@ -15,6 +15,7 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,6 +27,7 @@ from parity.console import note
 from parity.engine.labels import Scope, run_labels
 from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.errors import HarnessError
+from parity.services.relay import EmulatorRelay
 
 DEFAULT_PORT = 4566
 # Emulators accept any credentials; real ones must never reach them.
@@ -47,6 +49,15 @@ class Emulator:
     # Stops what start_emulator started; None for an emulator the harness only attached to.
     _stop: Callable[[], None] | None = None
     _accounts: dict[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    _relay: EmulatorRelay | None = field(default=None, repr=False)
+
+    def relay_directory(self) -> Path:
+        """A directory holding a Unix socket that reaches this emulator (started on first
+        use, stopped with the emulator): what containers reach it through."""
+        if self._relay is None:
+            parsed = urlparse(self.endpoint_url)
+            self._relay = EmulatorRelay(parsed.hostname or LOOPBACK_ADDRESS, parsed.port or 80)
+        return self._relay.directory
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -85,6 +96,9 @@ class Emulator:
     def stop(self) -> None:
         """Stop the emulator if the harness started it; calling it again does nothing."""
         stop, self._stop = self._stop, None
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.stop()
         if stop is not None:
             stop()
 
