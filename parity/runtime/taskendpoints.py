@@ -131,7 +131,7 @@ class TaskEndpoints:
 
     def credentials_path(self, task_name: str) -> str:
         digest = hashlib.sha256(f"credentials:{task_name}".encode()).hexdigest()
-        return f"/v2/credentials/{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:28]}"
+        return f"/v2/credentials/{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
     def environment(self, task: TaskDefinition, task_name: str, container: str) -> dict[str, str]:
         """What Fargate sets in ``container``: the metadata URIs, the credentials URI when the
