@@ -24,6 +24,7 @@ import hashlib
 import json
 import shutil
 import time
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,7 +132,7 @@ class TaskEndpoints:
 
     def credentials_path(self, task_name: str) -> str:
         digest = hashlib.sha256(f"credentials:{task_name}".encode()).hexdigest()
-        return f"/v2/credentials/{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+        return f"/v2/credentials/{uuid.UUID(digest[:32])}"
 
     def environment(self, task: TaskDefinition, task_name: str, container: str) -> dict[str, str]:
         """What Fargate sets in ``container``: the metadata URIs, the credentials URI when the
