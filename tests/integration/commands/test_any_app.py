@@ -200,11 +200,11 @@ def test_an_order_goes_through_the_queue_to_the_bucket_and_the_db(shop: RunningS
     # DB it reaches through the generated secret's host; the web task then sees both.
     order = requests.post(shop.url + "orders", timeout=5).json()
     deadline = time.monotonic() + DEADLINE_S
-    while not (status := requests.get(shop.url + f"orders/{order['order']}", timeout=5).json())[
-        "receipt"
-    ]:
-        assert time.monotonic() < deadline, "the worker never fulfilled the order"
+    status = requests.get(shop.url + f"orders/{order['order']}", timeout=5).json()
+    while not (status["receipt"] and status["fulfilled_at"]):
+        assert time.monotonic() < deadline, f"the worker never fulfilled the order: {status}"
         time.sleep(0.1)
+        status = requests.get(shop.url + f"orders/{order['order']}", timeout=5).json()
     assert status["fulfilled_at"] >= order["at"]
 
 
