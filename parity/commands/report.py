@@ -21,6 +21,7 @@ from rich.text import Text
 from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, environment_tasks
 from parity.assembly.caches import RedisCache
 from parity.assembly.intrinsics import Resolver
+from parity.assembly.standins import ROLE
 from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
 from parity.config.harness import DevConfig, load_config
@@ -42,6 +43,7 @@ from parity.runtime.overrides import (
     vite_image,
 )
 from parity.runtime.task import FAST_PROBE_INTERVAL_S, BindMount
+from parity.runtime.taskendpoints import emulator_endpoint, metadata_uri
 from parity.services.database import MARIADB_IMAGE
 
 # -- the overrides, as data -----------------------------------------------------------------
@@ -145,6 +147,52 @@ def _elasticache(cache: RedisCache) -> str:
     return ", ".join(described)
 
 
+def _stack_resources(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    # The same construct has the same logical id in every environment.
+    deployed = {(s.resource_type, s.logical_id): s for s in inputs.deployed.resources.stand_ins}
+    task_roles = {task.task_role_arn for _, _, task in app_task_definitions(inputs.local)}
+    for stand_in in inputs.local.resources.stand_ins:
+        if stand_in.resource_type == ROLE and not any(
+            o.value in task_roles for o in stand_in.overrides
+        ):
+            continue  # an execution role, or one no task assumes: nothing local reads it
+        counterpart = deployed.get((stand_in.resource_type, stand_in.logical_id))
+        yield (
+            f"{stand_in.stack} {stand_in.logical_id} ({stand_in.resource_type})",
+            stand_in.local,
+            MISSING if counterpart is None else f"created by {counterpart.stack}",
+        )
+
+
+def _task_endpoints(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    deployed = {kind: task for kind, _, task in app_task_definitions(inputs.deployed)}
+    for kind, _, task in app_task_definitions(inputs.local):
+        yield (
+            f"{kind} ECS_CONTAINER_METADATA_URI_V4",
+            f"the task's endpoint sidecar: {metadata_uri('<container>')}",
+            "the ECS agent's task metadata endpoint v4",
+        )
+        counterpart = deployed.get(kind)
+        yield (
+            f"{kind} AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            (
+                "none: the task has no role"
+                if task.task_role_arn is None
+                else f"the sidecar, with the emulator's STS credentials for {task.task_role_arn}"
+            ),
+            (
+                MISSING
+                if counterpart is None or counterpart.task_role_arn is None
+                else f"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: {counterpart.task_role_arn}"
+            ),
+        )
+        yield (
+            f"{kind} AWS_ENDPOINT_URL",
+            f"{emulator_endpoint()}: the AWS emulator, through the sidecar",
+            "not set: the SDKs reach AWS",
+        )
+
+
 def _images(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     deployed = inputs.deployed
     resolver = Resolver.for_assembly(
@@ -227,7 +275,7 @@ def _roles(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
         properties = _task_properties(inputs.deployed, stack, task)
         yield (
             f"{kind} taskRoleArn",
-            "not assumed: the containers get no AWS credentials",
+            "assumed in the AWS emulator: its credentials act there, never in AWS",
             _role(properties.get("TaskRoleArn"), stack=stack),
         )
         yield (
@@ -292,6 +340,16 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
     NamedOverride(name="database", field="the server the DB host names", compare=_database),
     NamedOverride(name="declared", field="environment (fargate-parity.toml)", compare=_declared),
     NamedOverride(name="Redis", field="ElastiCache endpoint (GetAtt)", compare=_redis),
+    NamedOverride(
+        name="stack resources",
+        field="Ref / Fn::GetAtt of what the stacks create",
+        compare=_stack_resources,
+    ),
+    NamedOverride(
+        name="task endpoints",
+        field="what Fargate serves a task (metadata, credentials) and the AWS endpoint",
+        compare=_task_endpoints,
+    ),
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
     NamedOverride(name="published port", field="portMappings", compare=_ports),
