@@ -325,7 +325,7 @@ def test_an_import_nobody_exports_is_an_error(local_resolver: Resolver) -> None:
     assert str(caught.value) == (
         "Laravel-Local-Service F: no stack of the assembly exports 'Shared-Alb-ListenerArn'"
         " — add a local override for Fn::ImportValue Shared-Alb-ListenerArn"
-        ' (fargate-parity.toml: [[environments.ENV.overrides]] import_value ='
+        " (fargate-parity.toml: [[environments.ENV.overrides]] import_value ="
         ' "Shared-Alb-ListenerArn", value = "…")'
     )
 
