@@ -120,7 +120,10 @@ def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     if local == DEFAULT_DB_IMAGE:
         local += f" (the MariaDB stand-in {MARIADB_IMAGE} where it cannot be pulled)"
     watched = inputs.deployed.migration.container(inputs.deployed.watched_container)
-    host = _environment_value(watched, db_host_variable(inputs.deployed))
+    variable = db_host_variable(inputs.deployed)
+    host = _environment_value(watched, variable)
+    if variable in watched.secrets:  # RDS's own secret holds the host
+        host = f"the host in {watched.secrets[variable].value_from}"
     yield "database", local, f"{DEPLOYED_DATABASE} at {host}"
 
 

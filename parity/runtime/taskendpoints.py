@@ -98,6 +98,14 @@ def metadata_uri(container: str) -> str:
     return f"http://{LOCAL}:{METADATA_PORT}/v4/{container}"
 
 
+def endpoint_variables(task: TaskDefinition) -> frozenset[str]:
+    """The env names the task endpoints give every container of ``task``."""
+    names = {"ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI", "AWS_ENDPOINT_URL"}
+    if task.task_role_arn is not None:
+        names.add("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    return frozenset(names)
+
+
 def emulator_endpoint() -> str:
     """``AWS_ENDPOINT_URL`` inside every task: the emulator, on the task's own loopback."""
     return f"http://{LOCAL}:{EMULATOR_PORT}"

@@ -13,6 +13,7 @@ from parity.runtime.taskendpoints import (
     EMULATOR_PORT,
     METADATA_PORT,
     TaskEndpoints,
+    endpoint_variables,
     nginx_config,
 )
 
@@ -62,6 +63,8 @@ def test_each_container_gets_the_metadata_credentials_and_emulator_uris(tmp_path
 def test_a_task_without_a_role_gets_no_credentials_uri(tmp_path: Path) -> None:
     environment = endpoints(tmp_path).environment(task(role=None), "shop-web-1", "web")
     assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" not in environment
+    assert set(environment) == endpoint_variables(task(role=None))
+    assert set(endpoints(tmp_path).environment(task(), "t", "web")) == endpoint_variables(task())
 
 
 def test_each_task_has_its_own_credentials_path(tmp_path: Path) -> None:
