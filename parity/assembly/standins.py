@@ -229,7 +229,7 @@ def stack_resources(resolver: Resolver, stacks: Iterable[str]) -> StackResources
                     stack=scope.name,
                     logical_id=logical_id,
                     resource_type=ROLE,
-                    local=f"{arn}: assumed in the AWS emulator by the credentials endpoint",
+                    local="its ARN, assumed in the AWS emulator by the credentials endpoint",
                     overrides=(
                         _ref(scope, logical_id, name),
                         _get_att(scope, logical_id, "Arn", arn),

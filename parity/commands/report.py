@@ -161,9 +161,11 @@ def _stack_resources(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
             continue  # an execution role, or one no task assumes: nothing local reads it
         counterpart = deployed.get((stand_in.resource_type, stand_in.logical_id))
         yield (
-            f"{stand_in.stack} {stand_in.logical_id} ({stand_in.resource_type})",
+            stand_in.logical_id,
             stand_in.local,
-            MISSING if counterpart is None else f"created by {counterpart.stack}",
+            MISSING
+            if counterpart is None
+            else f"{counterpart.resource_type} created by {counterpart.stack}",
         )
 
 
@@ -181,12 +183,12 @@ def _task_endpoints(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
             (
                 "none: the task has no role"
                 if task.task_role_arn is None
-                else f"the sidecar, with the emulator's STS credentials for {task.task_role_arn}"
+                else "the sidecar: the emulator's STS credentials for the task role"
             ),
             (
                 MISSING
                 if counterpart is None or counterpart.task_role_arn is None
-                else f"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: {counterpart.task_role_arn}"
+                else "the ECS agent's, for role " + counterpart.task_role_arn.rsplit("/", 1)[-1]
             ),
         )
         yield (
@@ -345,12 +347,12 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
     NamedOverride(name="Redis", field="ElastiCache endpoint (GetAtt)", compare=_redis),
     NamedOverride(
         name="stack resources",
-        field="Ref / Fn::GetAtt of what the stacks create",
+        field="Ref / GetAtt of stack resources",
         compare=_stack_resources,
     ),
     NamedOverride(
         name="task endpoints",
-        field="what Fargate serves a task (metadata, credentials) and the AWS endpoint",
+        field="Fargate's task endpoints",
         compare=_task_endpoints,
     ),
     NamedOverride(name="image", field="image", compare=_images),
