@@ -22,6 +22,7 @@ from parity.assembly.caches import RedisCache, redis_caches
 from parity.assembly.cloud import CloudAssembly, DockerImageAsset, StackArtifact, load_assembly
 from parity.assembly.intrinsics import LocalOverride, Resolver
 from parity.assembly.rules import ScheduledTask, scheduled_tasks
+from parity.assembly.standins import StackResources, stack_resources
 from parity.assembly.taskdef import (
     SERVICE_TYPE,
     TASK_DEFINITION_TYPE,
@@ -96,6 +97,10 @@ class AppTasks:
     caches: tuple[RedisCache, ...] = ()
     # The ECS targets of its EventBridge rules and schedules (the local scheduler runs them).
     schedules: tuple[ScheduledTask, ...] = ()
+    # The secrets, databases, queues, buckets… its stacks create: each gets a stand-in.
+    resources: StackResources = field(default_factory=StackResources)
+    # The account the stacks deploy to: the emulator holds the stand-ins in it.
+    account: str = DEFAULT_LOCAL_ACCOUNT
 
     @property
     def task_definitions(self) -> tuple[TaskDefinition, ...]:
@@ -320,20 +325,24 @@ def load_app_tasks(
             f" {selector.stack!r}, not one of the environment's stacks ({', '.join(stacks)})"
         )
     region = _region(assembly, stacks)
-    caches = redis_caches(
-        Resolver.for_assembly(
-            assembly,
-            fallback_account=DEFAULT_LOCAL_ACCOUNT,
-            fallback_region=region,
-            overrides=overrides,
-        ),
-        stacks,
+    declared = Resolver.for_assembly(
+        assembly,
+        fallback_account=DEFAULT_LOCAL_ACCOUNT,
+        fallback_region=region,
+        overrides=overrides,
     )
+    caches = redis_caches(declared, stacks)
+    resources = stack_resources(declared, stacks)
+    # What the user declares wins over a stand-in: listed last, it replaces the same key.
     resolver = Resolver.for_assembly(
         assembly,
         fallback_account=DEFAULT_LOCAL_ACCOUNT,
         fallback_region=region,
-        overrides=(*overrides, *(override for cache in caches for override in cache.overrides())),
+        overrides=(
+            *resources.overrides,
+            *(override for cache in caches for override in cache.overrides()),
+            *overrides,
+        ),
     )
     migration_stack = assembly.stack(selector.stack)
     migration = load_task_definition(
@@ -360,6 +369,8 @@ def load_app_tasks(
         resolver=resolver,
         caches=caches,
         schedules=schedules,
+        resources=resources,
+        account=declared.scope(selector.stack).account,
     )
 
 

@@ -278,10 +278,13 @@ class _Evaluation:
         override = self.resolver.override(kind, self.scope.name, target)
         if override is not None:
             return override.value
+        key = "get_att" if kind is OverrideKind.GET_ATT else "ref"
         raise self.error(
             path,
             f"cannot resolve {_show(expression)} ({what})",
-            f"add a local override for {kind} {target} in stack {self.scope.name}",
+            f"add a local override for {kind} {target} in stack {self.scope.name}"
+            f' (fargate-parity.toml: [[environments.ENV.overrides]] {key} = "{self.scope.name}:'
+            f'{target}", value = "…")',
         )
 
     # -- references ---------------------------------------------------------------------
@@ -350,7 +353,8 @@ class _Evaluation:
             raise self.error(
                 path,
                 f"no stack of the assembly exports {export_name!r}",
-                f"add a local override for Fn::ImportValue {export_name}",
+                f"add a local override for Fn::ImportValue {export_name} (fargate-parity.toml:"
+                f' [[environments.ENV.overrides]] import_value = "{export_name}", value = "…")',
             )
         stack, output = exporter
         value = self.resolver.scope(stack).template["Outputs"][output]["Value"]

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, overload
 
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.secretref import SecretRef, parse_value_from
-from parity.errors import ConfigError
+from parity.errors import ConfigError, UnresolvableField
 
 TASK_DEFINITION_TYPE = "AWS::ECS::TaskDefinition"
 SERVICE_TYPE = "AWS::ECS::Service"
@@ -156,6 +156,8 @@ class TaskDefinition:
     requires_compatibilities: tuple[str, ...] = ()
     # "X86_64" or "ARM64" when RuntimePlatform sets it.
     cpu_architecture: str | None = None
+    # The role the containers' credentials come from (the local endpoint vends it).
+    task_role_arn: str | None = None
 
     def container(self, name: str) -> ContainerSpec:
         for container in self.containers:
@@ -233,6 +235,18 @@ def _scaled(amount: str, factor: int, original: str | int) -> int:
 # -- reading a task definition ----------------------------------------------------------
 
 
+def _task_role_arn(resolver: Resolver, stack: str, logical_id: str, value: Any) -> str | None:
+    """The task role's ARN where it resolves locally (a role of the assembly's stacks, whose
+    stand-in gives its ARN); None otherwise, and the task then gets no credentials."""
+    if value is None:
+        return None
+    try:
+        arn = resolver.resolve(value, stack=stack, path=f"{logical_id}.TaskRoleArn")
+    except UnresolvableField:
+        return None
+    return None if arn is None else str(arn)
+
+
 def load_task_definition(resolver: Resolver, *, stack: str, logical_id: str) -> TaskDefinition:
     """Resolve and map the task definition ``logical_id`` of ``stack``."""
     resource = resolver.scope(stack).template.get("Resources", {}).get(logical_id)
@@ -270,6 +284,7 @@ def load_task_definition(resolver: Resolver, *, stack: str, logical_id: str) -> 
         volumes=tuple(_volume(item) for item in task.items("Volumes")),
         requires_compatibilities=task.texts("RequiresCompatibilities") or (),
         cpu_architecture=_cpu_architecture(task),
+        task_role_arn=_task_role_arn(resolver, stack, logical_id, raw.get("TaskRoleArn")),
     )
     _validate_task(definition, task)
     return definition

@@ -22,20 +22,23 @@ import yaml
 from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.assembly.caches import RedisCache
 from parity.assembly.cloud import DockerImageAsset
-from parity.assembly.secretref import AwsSecretResolver
 from parity.assembly.taskdef import ContainerSpec, DependencyCondition, HealthCheck, TaskDefinition
 from parity.config.settings import (
     DEFAULT_DB_IMAGE,
     DEFAULT_HTTP_PORT,
     LOCAL_ENVIRONMENT,
-    EmulatorKind,
 )
 from parity.engine.baseimage import BASE_IMAGE
 from parity.engine.labels import CONTAINER_LABEL, MANAGED_LABEL, SCOPE_LABEL, TASK_LABEL, Scope
 from parity.engine.ports import LOOPBACK_ADDRESS
 from parity.errors import ConfigError
 from parity.runtime.bringup import SECRETS_FILE, prepare_assembly
-from parity.runtime.devsecrets import demand_of, load_or_create, resolve_task_secrets, seed
+from parity.runtime.devsecrets import (
+    DevValueResolver,
+    demand_of,
+    load_or_create,
+    resolve_task_secrets,
+)
 from parity.runtime.localrun import database_settings
 from parity.runtime.overrides import (
     MIGRATION,
@@ -43,9 +46,9 @@ from parity.runtime.overrides import (
     db_host_variable,
     environment_overrides,
 )
+from parity.runtime.standins import with_attachments
 from parity.runtime.task import HOLDER
 from parity.secretvalue import SecretValue
-from parity.services.emulator import start_emulator
 from parity.services.redis import PASSWORD_VARIABLE, PORT_VARIABLE, REDIS_CONTEXT, redis_image_tag
 
 # compose passes the credentials as env, so the probe can read them inside the container.
@@ -508,36 +511,26 @@ _LiteralDumper.add_representer(_Interpolation, _represent_interpolation)
 
 
 def env_file_values(project_root: Path, tasks: AppTasks) -> dict[str, dict[str, SecretValue]]:
-    """Compose service → the env its env file holds: each container's secrets, resolved the way
-    ``invoke dev`` resolves them (dev values seeded into the embedded emulator), and the MySQL
-    service's credentials (the ones the app reads)."""
+    """Compose service → the env its env file holds: each container's secrets, the dev values
+    ``invoke dev`` seeds into the emulator (a stack's generated secrets and RDS attachments
+    included), and the MySQL service's credentials (the ones the app reads)."""
     auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
     values = load_or_create(
-        project_root / SECRETS_FILE, demand_of(tasks.task_definitions, extra=auth_tokens)
+        project_root / SECRETS_FILE,
+        demand_of(tasks.task_definitions, extra=auth_tokens),
+        stack_secrets=tasks.resources.secrets,
     )
-    emulator = start_emulator(EmulatorKind.MOTO, region=tasks.region, port=0)
-    try:
-        seed(
-            values,
-            secretsmanager=emulator.client("secretsmanager"),
-            ssm=emulator.client("ssm"),
-        )
-        resolver = AwsSecretResolver(
-            client_factory=lambda service, *, region_name=None: emulator.client(service),
-            by_name=True,  # as invoke dev: the emulator holds them under their names
-        )
-        names = compose_service_names(tasks)
-        resolved = {
-            kind: resolve_task_secrets(task, resolver)
-            for kind, _, task in app_task_definitions(tasks)
-        }
-        caches = {
-            cache.local_host: {PASSWORD_VARIABLE: resolver.fetch(cache.auth_token)}
-            for cache in tasks.caches
-            if cache.auth_token is not None
-        }
-    finally:
-        emulator.stop()
+    # What the emulator would answer `invoke dev`, read straight from the dev values.
+    resolver = DevValueResolver(with_attachments(values, tasks.resources))
+    names = compose_service_names(tasks)
+    resolved = {
+        kind: resolve_task_secrets(task, resolver) for kind, _, task in app_task_definitions(tasks)
+    }
+    caches = {
+        cache.local_host: {PASSWORD_VARIABLE: resolver.fetch(cache.auth_token)}
+        for cache in tasks.caches
+        if cache.auth_token is not None
+    }
     database = database_settings(tasks, resolved[MIGRATION], DEFAULT_DB_IMAGE)
     files = {
         names[kind, container]: env

@@ -22,6 +22,7 @@ from parity.assembly.apptasks import DEFAULT_LOCAL_ACCOUNT, AppTasks, environmen
 from parity.assembly.caches import RedisCache
 from parity.assembly.intrinsics import Resolver
 from parity.assembly.rules import RULE_TYPE
+from parity.assembly.standins import ROLE
 from parity.assembly.synth import assembly_dir, check_environment, synth, synth_is_stale
 from parity.assembly.taskdef import ContainerSpec, TaskDefinition
 from parity.config.harness import DevConfig, load_config
@@ -44,6 +45,7 @@ from parity.runtime.overrides import (
 )
 from parity.runtime.scheduler import OVERRIDE_VARIABLE, parse_override
 from parity.runtime.task import FAST_PROBE_INTERVAL_S, BindMount
+from parity.runtime.taskendpoints import emulator_endpoint, metadata_uri
 from parity.services.database import MARIADB_IMAGE
 
 # -- the overrides, as data -----------------------------------------------------------------
@@ -141,7 +143,10 @@ def _database(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
     if local == DEFAULT_DB_IMAGE:
         local += f" (the MariaDB stand-in {MARIADB_IMAGE} where it cannot be pulled)"
     watched = inputs.deployed.migration.container(inputs.deployed.watched_container)
-    host = _environment_value(watched, db_host_variable(inputs.deployed))
+    variable = db_host_variable(inputs.deployed)
+    host = _environment_value(watched, variable)
+    if variable in watched.secrets:  # RDS's own secret holds the host
+        host = f"the host in {watched.secrets[variable].value_from}"
     yield "database", local, f"{DEPLOYED_DATABASE} at {host}"
 
 
@@ -202,6 +207,54 @@ def _schedule_override(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
             schedule.key,
             f"{replacement} ({OVERRIDE_VARIABLE}, not {schedule.expression})",
             MISSING if counterpart is None else counterpart.expression,
+        )
+
+
+def _stack_resources(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    # The same construct has the same logical id in every environment.
+    deployed = {(s.resource_type, s.logical_id): s for s in inputs.deployed.resources.stand_ins}
+    task_roles = {task.task_role_arn for _, _, task in app_task_definitions(inputs.local)}
+    for stand_in in inputs.local.resources.stand_ins:
+        if stand_in.resource_type == ROLE and not any(
+            o.value in task_roles for o in stand_in.overrides
+        ):
+            continue  # an execution role, or one no task assumes: nothing local reads it
+        counterpart = deployed.get((stand_in.resource_type, stand_in.logical_id))
+        yield (
+            stand_in.logical_id,
+            stand_in.local,
+            MISSING
+            if counterpart is None
+            else f"{counterpart.resource_type} created by {counterpart.stack}",
+        )
+
+
+def _task_endpoints(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
+    deployed = {kind: task for kind, _, task in app_task_definitions(inputs.deployed)}
+    for kind, _, task in app_task_definitions(inputs.local):
+        yield (
+            f"{kind} ECS_CONTAINER_METADATA_URI_V4",
+            f"the task's endpoint sidecar: {metadata_uri('<container>')}",
+            "the ECS agent's task metadata endpoint v4",
+        )
+        counterpart = deployed.get(kind)
+        yield (
+            f"{kind} AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            (
+                "none: the task has no role"
+                if task.task_role_arn is None
+                else "the sidecar: the emulator's STS credentials for the task role"
+            ),
+            (
+                MISSING
+                if counterpart is None or counterpart.task_role_arn is None
+                else "the ECS agent's, for role " + counterpart.task_role_arn.rsplit("/", 1)[-1]
+            ),
+        )
+        yield (
+            f"{kind} AWS_ENDPOINT_URL",
+            f"{emulator_endpoint()}: the AWS emulator, through the sidecar",
+            "not set: the SDKs reach AWS",
         )
 
 
@@ -287,7 +340,7 @@ def _roles(inputs: ParityInputs) -> Iterator[tuple[str, str, str]]:
         properties = _task_properties(inputs.deployed, stack, task)
         yield (
             f"{kind} taskRoleArn",
-            "not assumed: the containers get no AWS credentials",
+            "assumed in the AWS emulator: its credentials act there, never in AWS",
             _role(properties.get("TaskRoleArn"), stack=stack),
         )
         yield (
@@ -361,6 +414,16 @@ NAMED_OVERRIDES: tuple[NamedOverride, ...] = (
         name="local scheduler", field="EventBridge schedule (ECS target)", compare=_scheduler
     ),
     NamedOverride(name="schedule override", field="ScheduleExpression", compare=_schedule_override),
+    NamedOverride(
+        name="stack resources",
+        field="Ref / GetAtt of stack resources",
+        compare=_stack_resources,
+    ),
+    NamedOverride(
+        name="task endpoints",
+        field="Fargate's task endpoints",
+        compare=_task_endpoints,
+    ),
     NamedOverride(name="image", field="image", compare=_images),
     NamedOverride(name="secret values", field="secrets[].valueFrom", compare=_secrets),
     NamedOverride(name="published port", field="portMappings", compare=_ports),

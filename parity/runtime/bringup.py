@@ -7,6 +7,7 @@ way, in this order; only the scope (which labels the resources carry) and the po
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ from parity.runtime.localrun import (
     seed_and_resolve,
 )
 from parity.runtime.task import HOLDER
+from parity.runtime.taskendpoints import ensure_endpoints_image
 from parity.services.emulator import Emulator, start_emulator
 
 # Gitignored: the dev secret values the emulator is seeded with.
@@ -169,7 +171,10 @@ def bring_up(
             labels=run_labels(scope=scope, run_id=run_id_for(project_root)),
         )
     try:
-        context = local_context(built.client, project_root, running, scope=scope)
+        context = dataclasses.replace(
+            local_context(built.client, project_root, running, scope=scope),
+            endpoints_image=ensure_endpoints_image(built.client, certificates=built.certificates),
+        )
         values = dev_values(context, tasks, extra_tasks)
         # The emulator is seeded and every secret resolved while MySQL and Redis start: their
         # credentials come from the same dev values (RDS and ElastiCache own theirs in AWS).

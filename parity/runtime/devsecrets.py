@@ -24,6 +24,7 @@ from parity.assembly.secretref import (
     SecretUnavailable,
     resolve_secrets,
 )
+from parity.assembly.standins import PasswordRule, StackSecret
 from parity.assembly.taskdef import TaskDefinition
 from parity.errors import ConfigError
 from parity.secretvalue import SecretValue
@@ -59,6 +60,32 @@ def demand_of(tasks: Iterable[TaskDefinition], *, extra: Iterable[SecretRef] = (
     )
 
 
+def generate_password(rule: PasswordRule) -> str:
+    """A password as Secrets Manager's GenerateSecretString makes one: ``rule.length``
+    characters of its alphabet, with at least one of each character class it includes."""
+    alphabet = rule.alphabet
+    classes = [
+        group
+        for group in (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+        if any(c in alphabet for c in group)
+    ]
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(rule.length))
+        if rule.length < len(classes) or all(any(c in g for c in password) for g in classes):
+            return password
+
+
+def stack_secret_value(secret: StackSecret) -> str | dict[str, Any]:
+    """The dev value of a secret the stack creates: its SecretString, or what its
+    GenerateSecretString would make (the template with the generated key added)."""
+    if secret.secret_string is not None:
+        return secret.secret_string
+    password = generate_password(secret.rule)
+    if secret.template is None or secret.generate_key is None:
+        return password
+    return {**secret.template, secret.generate_key: password}
+
+
 def generate(key: str | None = None) -> str:
     if key in USERNAME_KEYS:
         return "app_" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
@@ -69,7 +96,7 @@ def generate(key: str | None = None) -> str:
 class DevSecrets:
     """The dev values: secret name → string or JSON object; parameter name → string."""
 
-    secrets_manager: Mapping[str, str | Mapping[str, str]]
+    secrets_manager: Mapping[str, str | Mapping[str, Any]]
     ssm: Mapping[str, str]
 
     def to_json(self) -> str:
@@ -118,12 +145,22 @@ def raise_bad_value(path: Path, key: str, expected: str) -> NoReturn:
     )
 
 
-def load_or_create(path: Path, demand: SecretDemand) -> DevSecrets:
-    """Read the dev values file, add what the demand needs and it lacks, write it 0600."""
+def load_or_create(
+    path: Path, demand: SecretDemand, *, stack_secrets: Iterable[StackSecret] = ()
+) -> DevSecrets:
+    """Read the dev values file, add what the demand needs and it lacks, write it 0600.
+
+    A secret the stack creates gets the value its template describes, never one per key the
+    containers read: a key it does not hold is missing there as it would be in AWS."""
     stored = read_dev_secrets(path)
     managed: dict[str, Any] = dict(stored.secrets_manager)
     parameters: dict[str, str] = dict(stored.ssm)
+    created = {secret.name for secret in stack_secrets}
+    for secret in stack_secrets:
+        managed.setdefault(secret.name, stack_secret_value(secret))
     for name, keys in sorted(demand.secrets_manager.items()):
+        if name in created:
+            continue
         json_keys = sorted(key for key in keys if key is not None)
         if not json_keys:
             managed.setdefault(name, generate())
@@ -150,7 +187,7 @@ def stored_values(path: Path) -> tuple[SecretValue, ...]:
     values = read_dev_secrets(path)
     leaves: list[str] = list(values.ssm.values())
     for value in values.secrets_manager.values():
-        leaves.extend([value] if isinstance(value, str) else value.values())
+        leaves.extend([value] if isinstance(value, str) else map(str, value.values()))
     return tuple(SecretValue(leaf) for leaf in leaves)
 
 

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import NotFound
@@ -37,7 +38,9 @@ from parity.runtime.devsecrets import (
     seed,
 )
 from parity.runtime.overrides import environment_overrides, fargate_environment
+from parity.runtime.standins import create_in_emulator, with_attachments
 from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
+from parity.runtime.taskendpoints import TaskEndpoints
 from parity.secretvalue import SecretValue
 from parity.services.database import (
     DatabaseSettings,
@@ -66,6 +69,8 @@ class LocalContext:
     secrets_file: Path
     # The named volume the DB keeps its data in across runs (None: the container's own).
     db_volume: str | None = None
+    # The image of each task's metadata and credentials endpoints; None: tasks get none.
+    endpoints_image: str | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -110,7 +115,11 @@ def dev_values(
     generated where missing."""
     definitions = (*tasks.task_definitions, *extra_tasks)
     auth_tokens = [cache.auth_token for cache in tasks.caches if cache.auth_token is not None]
-    return load_or_create(context.secrets_file, demand_of(definitions, extra=auth_tokens))
+    return load_or_create(
+        context.secrets_file,
+        demand_of(definitions, extra=auth_tokens),
+        stack_secrets=tasks.resources.secrets,
+    )
 
 
 def seed_and_resolve(
@@ -119,15 +128,22 @@ def seed_and_resolve(
     extra_tasks: tuple[TaskDefinition, ...] = (),
     values: DevSecrets | None = None,
 ) -> ResolvedSecrets:
-    """Seed the dev values into the emulator, then resolve every secret, before any start."""
+    """Seed the dev values and create the stacks' resources in the emulator, then resolve
+    every secret, before any start."""
     values = values or dev_values(context, tasks, extra_tasks)
+
+    # Everything lives in the app's account of the emulator, where the task roles act too.
+    def client(service: str) -> Any:
+        return context.emulator.account_client(service, tasks.account)
+
     seed(
-        values,
-        secretsmanager=context.emulator.client("secretsmanager"),
-        ssm=context.emulator.client("ssm"),
+        with_attachments(values, tasks.resources),
+        secretsmanager=client("secretsmanager"),
+        ssm=client("ssm"),
     )
+    create_in_emulator(tasks.resources, client, region=context.emulator.region)
     resolver = AwsSecretResolver(
-        client_factory=lambda service, *, region_name=None: context.emulator.client(service),
+        client_factory=lambda service, *, region_name=None: client(service),
         # The emulator's account is not the app's: secrets were seeded, and are found, by name.
         by_name=True,
     )
@@ -137,7 +153,9 @@ def seed_and_resolve(
 def provisioned_secrets(tasks: AppTasks, values: DevSecrets) -> ResolvedSecrets:
     """The migration task's and the caches' values straight from the dev values: what the
     local MySQL and Redis are created with (``DevValueResolver``)."""
-    return resolve_all(tasks, DevValueResolver(values), (tasks.migration,))
+    return resolve_all(
+        tasks, DevValueResolver(with_attachments(values, tasks.resources)), (tasks.migration,)
+    )
 
 
 def resolve_all(
@@ -190,12 +208,19 @@ def database_settings(tasks: AppTasks, secrets: TaskSecrets, image: str) -> Data
 
 
 def ensure_database(
-    context: LocalContext, settings: DatabaseSettings, *, host_port: int | None
+    context: LocalContext,
+    settings: DatabaseSettings,
+    *,
+    host_port: int | None,
+    aliases: tuple[str, ...] = (),
 ) -> Container:
-    """Reuse this run's DB container when it is up and healthy; otherwise start it."""
+    """Reuse this run's DB container when it is up, healthy and known by every alias;
+    otherwise start it."""
     with contextlib.suppress(NotFound):
         existing = context.client.containers.get(context.db_host)
-        if existing.status == "running":
+        networks = existing.attrs["NetworkSettings"]["Networks"]
+        known = set(networks.get(context.network, {}).get("Aliases") or ())
+        if existing.status == "running" and known >= set(aliases):
             wait_for_login(existing, settings, timeout_s=30)
             return existing
         existing.remove(force=True, v=True)
@@ -215,6 +240,7 @@ def ensure_database(
             network=context.network,
             labels=context.labels,
             data_volume=data_volume,
+            aliases=aliases,
         )
     except NotReady as error:
         if data_volume is None:
@@ -243,6 +269,7 @@ def ensure_app_database(
         context,
         database_settings(tasks, secrets.of(tasks.migration), image),
         host_port=host_port,
+        aliases=tuple(database.local_host for database in tasks.resources.databases),
     )
 
 
@@ -299,6 +326,18 @@ def placement(
     bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
     added_environment: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Placement:
+    endpoints = None
+    if context.endpoints_image is not None:
+        endpoints = TaskEndpoints(
+            context.client,
+            image=context.endpoints_image,
+            emulator=context.emulator,
+            # Beside the dev secrets, in the gitignored .local/.
+            state_root=context.secrets_file.parent / "tasks",
+            cluster=context.network,
+            account=tasks.account,
+            region=tasks.region,
+        )
     return Placement(
         task_name=task_name,
         network=context.network,
@@ -308,6 +347,7 @@ def placement(
         bind_mounts=dict(bind_mounts or {}),
         added_environment=dict(added_environment or {}),
         platform_environment=fargate_environment(tasks.region),
+        sidecar=endpoints,
     )
 
 

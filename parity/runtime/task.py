@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 from docker.errors import APIError, NotFound
@@ -43,6 +43,7 @@ from parity.runtime.depgraph import StartPlan, plan_start
 from parity.secretvalue import SecretValue
 
 HOLDER = "holder"
+SIDECAR = "endpoints"
 NANOSECONDS = 1_000_000_000
 DEFAULT_START_TIMEOUT_S = 180.0
 POLL_INTERVAL_S = 0.1
@@ -71,6 +72,25 @@ class BindMount:
     read_only: bool = False
 
 
+class TaskSidecar(Protocol):
+    """Something Fargate gives every task beside its containers (the metadata and
+    credentials endpoints): started in the holder's namespace before any container."""
+
+    def environment(self, task: TaskDefinition, task_name: str, container: str) -> dict[str, str]:
+        """Env it gives ``container`` (the task definition's own values win)."""
+        ...
+
+    def start(
+        self, task: TaskDefinition, task_name: str, holder_id: str, labels: Mapping[str, str]
+    ) -> None: ...
+
+    def publish(self, container_ids: Mapping[str, str], holder_id: str) -> None:
+        """Called once every container is created, before any starts."""
+        ...
+
+    def remove(self) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class Placement:
     """Where one task runs locally, and the named local overrides that apply to it."""
@@ -87,6 +107,8 @@ class Placement:
     added_environment: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # What Fargate itself sets in every container (the task definition's own values win).
     platform_environment: Mapping[str, str] = field(default_factory=dict)
+    # What Fargate serves the task beside its containers; one per task.
+    sidecar: TaskSidecar | None = None
 
 
 @dataclass(frozen=True)
@@ -179,9 +201,14 @@ class LocalTask:
                 claim_port(host_port, purpose=f"port {container_port} of {self.name}")
         try:
             self._create_holder()
+            sidecar = self.placement.sidecar
+            if sidecar is not None and self.holder_id is not None:
+                sidecar.start(self.task, self.name, self.holder_id, self._labels(SIDECAR))
             self._create_volumes()
             for name in self.plan.creation_order:
                 self.container_ids[name] = self._create_container(self.task.container(name))
+            if sidecar is not None and self.holder_id is not None:
+                sidecar.publish(self.container_ids, self.holder_id)
             for wave in self.plan.waves:
                 for name in wave:
                     self._wait_for_dependencies(name)
@@ -289,8 +316,10 @@ class LocalTask:
 
     def _environment(self, spec: ContainerSpec) -> dict[str, str]:
         overrides = self.placement.environment_overrides
+        sidecar = self.placement.sidecar
         return {
             **self.placement.platform_environment,
+            **(sidecar.environment(self.task, self.name, spec.name) if sidecar else {}),
             **{name: overrides.get(name, value) for name, value in spec.environment.items()},
             **self.placement.added_environment.get(spec.name, {}),
         }
@@ -504,7 +533,9 @@ class LocalTask:
                         )
 
     def remove(self) -> None:
-        """Remove every container, the holder and the task volumes (idempotent)."""
+        """Remove every container, the sidecar, the holder and the task volumes (idempotent)."""
+        if self.placement.sidecar is not None:
+            self.placement.sidecar.remove()
         for container_id in [*self.container_ids.values(), self.holder_id]:
             if container_id is not None:
                 with contextlib.suppress(NotFound, APIError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,9 +84,11 @@ def start_database(
     labels: dict[str, str],
     ready_timeout_s: float = READY_TIMEOUT_S,
     data_volume: str | None = None,
+    aliases: Sequence[str] = (),
 ) -> Container:
-    """Start the DB on ``network`` (alias ``name``), publish 3306 on loopback, wait for it.
-    With ``data_volume`` (a named volume) its data outlives the container.
+    """Start the DB on ``network`` (as ``name`` and ``aliases``: the endpoints of the RDS
+    databases it stands in for), publish 3306 on loopback, wait for it. With ``data_volume``
+    (a named volume) its data outlives the container.
 
     When it is not ready in time, the container is removed before the error surfaces."""
     if settings.host_port is not None:
@@ -109,7 +111,7 @@ def start_database(
             port_bindings={3306: (LOOPBACK_ADDRESS, settings.host_port)}, mounts=mounts
         ),
         networking_config=api.create_networking_config(
-            {network: api.create_endpoint_config(aliases=[name])}
+            {network: api.create_endpoint_config(aliases=[name, *aliases])}
         ),
     )
     container = client.containers.get(created["Id"])

@@ -16,6 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,10 +25,16 @@ from parity.console import note
 from parity.engine.labels import Scope, run_labels
 from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.errors import HarnessError
+from parity.services.relay import EmulatorRelay
 
 DEFAULT_PORT = 4566
 # Emulators accept any credentials; real ones must never reach them.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# The role the harness assumes to act in an app's account (moto and LocalStack switch to the
+# account of the role a session assumed; the role need not exist).
+HARNESS_ROLE = "fargate-parity-local"
+# STS's longest session: a dev run's credentials outlive it.
+SESSION_SECONDS = 43200
 
 
 @dataclass
@@ -43,6 +50,16 @@ class Emulator:
     # second each), and a run makes hundreds of calls. boto3 clients are thread-safe.
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _accounts: dict[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    _relay: EmulatorRelay | None = field(default=None, repr=False)
+
+    def relay_directory(self) -> Path:
+        """A directory holding a Unix socket that reaches this emulator (started on first
+        use, stopped with the emulator): what containers reach it through."""
+        if self._relay is None:
+            parsed = urlparse(self.endpoint_url)
+            self._relay = EmulatorRelay(parsed.hostname or LOOPBACK_ADDRESS, parsed.port or 80)
+        return self._relay.directory
 
     def client(self, service: str) -> Any:
         # boto3 is imported here, not at the top: `invoke` imports this module for every task,
@@ -59,9 +76,44 @@ class Emulator:
                 )
             return self._clients[service]
 
+    def assume_role(self, role_arn: str, *, session: str) -> Mapping[str, Any]:
+        """STS credentials for ``role_arn`` from the emulator: they act in the role's account."""
+        response = self.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=session[:64], DurationSeconds=SESSION_SECONDS
+        )
+        credentials: Mapping[str, Any] = response["Credentials"]
+        return credentials
+
+    def account_client(self, service: str, account: str) -> Any:
+        """A client that acts in ``account`` of the emulator (the harness's role there)."""
+        import boto3
+
+        if account not in self._accounts:
+            credentials = self.assume_role(
+                f"arn:aws:iam::{account}:role/{HARNESS_ROLE}", session=HARNESS_ROLE
+            )
+            self._accounts[account] = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        with self._clients_lock:
+            key = f"{service}@{account}"
+            if key not in self._clients:
+                self._clients[key] = boto3.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    **self._accounts[account],
+                )
+            return self._clients[key]
+
     def stop(self) -> None:
         """Stop the emulator if the harness started it; calling it again does nothing."""
         stop, self._stop = self._stop, None
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.stop()
         if stop is not None:
             stop()
 

@@ -33,6 +33,7 @@ from parity.runtime.localrun import (
 )
 from parity.runtime.overrides import fargate_environment
 from parity.runtime.task import LocalTask
+from parity.runtime.taskendpoints import endpoint_variables
 from parity.services.emulator import start_emulator
 from tests.integration.support import OK_COLOUR, STATUS, ProjectCopy
 
@@ -343,7 +344,10 @@ def test_env_and_secret_names_equal_the_synthesized_task_definition(
         image = docker.from_env().images.get(spec.image)
         image_env = {item.split("=", 1)[0] for item in image.attrs["Config"].get("Env") or []}
         names = probed_environments[spec.name].names - image_env - SHELL_ENV
-        fargate = set(fargate_environment(tasks.region))  # what Fargate sets in every container
+        # What Fargate sets in every container, and its task endpoints' URIs.
+        fargate = set(fargate_environment(tasks.region)) | endpoint_variables(
+            tasks.service(WEB).task
+        )
         assert names == set(spec.environment) | set(spec.secrets) | fargate, spec.name
 
 

@@ -114,7 +114,8 @@ def test_ref_to_a_resource_needs_an_override_naming_field_and_resource() -> None
     assert message == (
         "App Field.ContainerDefinitions[1].Secrets[2].ValueFrom:"
         ' cannot resolve {"Ref": "Logs6819BB44"} (resource type AWS::Logs::LogGroup)'
-        " — add a local override for Ref Logs6819BB44 in stack App"
+        " — add a local override for Ref Logs6819BB44 in stack App (fargate-parity.toml:"
+        ' [[environments.ENV.overrides]] ref = "App:Logs6819BB44", value = "…")'
     )
 
 
@@ -295,6 +296,8 @@ def test_import_value_error_names_the_importing_field_and_the_exported_output(
         ' cannot resolve {"Fn::GetAtt": ["AuroraCluster", "Endpoint.Address"]}'
         " (resource type AWS::RDS::DBCluster) — add a local override for"
         " Fn::GetAtt AuroraCluster.Endpoint.Address in stack Laravel-Local-Shared"
+        " (fargate-parity.toml: [[environments.ENV.overrides]] get_att ="
+        ' "Laravel-Local-Shared:AuroraCluster.Endpoint.Address", value = "…")'
     )
 
 
@@ -322,6 +325,8 @@ def test_an_import_nobody_exports_is_an_error(local_resolver: Resolver) -> None:
     assert str(caught.value) == (
         "Laravel-Local-Service F: no stack of the assembly exports 'Shared-Alb-ListenerArn'"
         " — add a local override for Fn::ImportValue Shared-Alb-ListenerArn"
+        " (fargate-parity.toml: [[environments.ENV.overrides]] import_value ="
+        ' "Shared-Alb-ListenerArn", value = "…")'
     )
 
 
@@ -355,6 +360,8 @@ def test_get_stack_output_error_names_the_reading_field_and_the_output(
         ' cannot resolve {"Fn::GetAtt": ["AuroraCluster", "Endpoint.Address"]}'
         " (resource type AWS::RDS::DBCluster) — add a local override for"
         " Fn::GetAtt AuroraCluster.Endpoint.Address in stack Laravel-Local-Shared"
+        " (fargate-parity.toml: [[environments.ENV.overrides]] get_att ="
+        ' "Laravel-Local-Shared:AuroraCluster.Endpoint.Address", value = "…")'
     )
 
 

@@ -205,7 +205,9 @@ def test_logs_go_to_docker_instead_of_cloudwatch(inputs: ParityInputs) -> None:
         assert row.deployed.startswith("awslogs, group /laravel/prod/"), row.deployed
 
 
-def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
+def test_task_roles_act_only_in_the_emulator_and_execution_roles_are_unused(
+    inputs: ParityInputs,
+) -> None:
     rows = rows_of(inputs, "IAM roles")
     assert [row.where for row in rows] == [
         "migration taskRoleArn",
@@ -216,7 +218,8 @@ def test_roles_are_not_assumed_locally(inputs: ParityInputs) -> None:
         "workerservice executionRoleArn",
     ]
     for row in rows:
-        assert row.local.startswith(("not assumed", "not used"))
+        expected = "assumed in the AWS emulator" if "taskRole" in row.where else "not used"
+        assert row.local.startswith(expected)
         assert re.fullmatch(
             r"IAM role \w+, created by Laravel-Prod-(Migration|Service|Worker)", row.deployed
         )
@@ -389,3 +392,16 @@ def test_the_task_holder_publishes_on_the_loopback_address_the_override_names() 
     placement = Placement(task_name="web-task", network="net", labels={}, host_ports={80: None})
     LocalTask(client, task, placement, secrets={}).start()
     assert client.containers.run.call_args.kwargs["ports"] == {"80/tcp": (LOOPBACK_ADDRESS, None)}
+
+
+def test_every_task_endpoint_is_listed_for_every_task(inputs: ParityInputs) -> None:
+    rows = rows_of(inputs, "task endpoints")
+    kinds = ["migration", "webservice", "workerservice"]
+    variables = [
+        "ECS_CONTAINER_METADATA_URI_V4",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_ENDPOINT_URL",
+    ]
+    assert [row.where for row in rows] == [f"{k} {v}" for k in kinds for v in variables]
+    credentials = [row for row in rows if "CREDENTIALS" in row.where]
+    assert all("the emulator's STS credentials for the task role" in r.local for r in credentials)
