@@ -333,7 +333,7 @@ def test_hot_mode_without_a_dev_hot_table_is_one_line_saying_so(inputs: ParityIn
 
 def test_the_table_shows_every_row_without_reading_markup(inputs: ParityInputs) -> None:
     rows = compare_with_deployed(inputs)
-    console = Console(record=True, width=400)
+    console = Console(record=True, width=2000)
     console.print(parity_table(rows, env="prod"))
     text = console.export_text()
     assert "deployed (prod)" in text
