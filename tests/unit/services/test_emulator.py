@@ -8,7 +8,7 @@ import pytest
 
 from parity.config.settings import EmulatorKind
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
-from parity.errors import ConfigError
+from parity.errors import ConfigError, HarnessError
 from parity.services.emulator import Emulator, start_emulator
 from parity.services.localstack import launcher
 
@@ -81,3 +81,9 @@ def test_localstack_is_started_with_run_labels_and_stopped_through_the_emulator(
     given = {SCOPE_LABEL: "dev", RUN_LABEL: "abc"}
     start_emulator(EmulatorKind.LOCALSTACK, region="us-east-1", labels=given)
     assert calls[1] == {"port": 4566, "labels": given}
+
+
+def test_an_emulator_without_sts_is_one_line_naming_the_role() -> None:
+    unreachable = Emulator(EmulatorKind.EXTERNAL, "http://127.0.0.1:9", "us-east-1")
+    with pytest.raises(HarnessError, match="hands out no credentials for arn:aws:iam::1:role/R"):
+        unreachable.assume_role("arn:aws:iam::1:role/R", session="test")
