@@ -78,9 +78,17 @@ class Emulator:
 
     def assume_role(self, role_arn: str, *, session: str) -> Mapping[str, Any]:
         """STS credentials for ``role_arn`` from the emulator: they act in the role's account."""
-        response = self.client("sts").assume_role(
-            RoleArn=role_arn, RoleSessionName=session[:64], DurationSeconds=SESSION_SECONDS
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client("sts").assume_role(
+                RoleArn=role_arn, RoleSessionName=session[:64], DurationSeconds=SESSION_SECONDS
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise HarnessError(
+                f"the AWS emulator at {self.endpoint_url} hands out no credentials for {role_arn}"
+                f" ({type(error).__name__}); the stand-ins and task roles need its STS"
+            ) from None
         credentials: Mapping[str, Any] = response["Credentials"]
         return credentials
 

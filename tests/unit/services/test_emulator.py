@@ -8,7 +8,7 @@ import pytest
 
 from parity.config.settings import EmulatorKind
 from parity.engine.labels import RUN_LABEL, SCOPE_LABEL
-from parity.errors import ConfigError
+from parity.errors import ConfigError, HarnessError
 from parity.services.emulator import Emulator, start_emulator
 from parity.services.localstack import launcher
 
@@ -98,3 +98,9 @@ def test_two_runs_default_emulators_listen_side_by_side() -> None:
             second.stop()
     finally:
         first.stop()
+
+
+def test_an_emulator_without_sts_is_one_line_naming_the_role() -> None:
+    unreachable = Emulator(EmulatorKind.EXTERNAL, "http://127.0.0.1:9", "us-east-1")
+    with pytest.raises(HarnessError, match="hands out no credentials for arn:aws:iam::1:role/R"):
+        unreachable.assume_role("arn:aws:iam::1:role/R", session="test")
