@@ -79,7 +79,8 @@ def measure_startup(bench: BenchContext) -> list[Figure]:
         "baseline: same images by hand with docker CLI, to first 200",
         floor,
         phases=floor_stages,
-        note=f"median of {len(floor)}; DB, migration, holder + laravel + nginx, no health waits",
+        note=f"median of {len(floor)}; DB and Redis, migration, holder + laravel + nginx, "
+        "no health waits",
     )
     figures = [
         warm_figure,
