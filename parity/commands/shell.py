@@ -198,7 +198,6 @@ def run_one_off(
         emulator_port=None,
         extra_tasks=(task,),
     )
-    run.emulator.stop()
     secrets = run.secrets.by_task.get(task.logical_id, {})
     local = LocalTask(
         run.client,
@@ -215,3 +214,5 @@ def run_one_off(
         )
     finally:
         local.remove()
+        # Only now: the task's credentials endpoint and AWS_ENDPOINT_URL lead to it.
+        run.emulator.stop()

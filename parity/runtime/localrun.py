@@ -147,7 +147,7 @@ def seed_and_resolve(
         # The emulator's account is not the app's: secrets were seeded, and are found, by name.
         by_name=True,
     )
-    return resolve_all(tasks, resolver, tasks.task_definitions)
+    return resolve_all(tasks, resolver, (*tasks.task_definitions, *extra_tasks))
 
 
 def provisioned_secrets(tasks: AppTasks, values: DevSecrets) -> ResolvedSecrets:

@@ -1,17 +1,23 @@
-"""The local MySQL's credentials, read from the migration container as fargate-parity.toml's
-[database] names them: env names first, then the JSON keys of the secrets it reads."""
+"""The secrets a local run resolves before any start, and the local MySQL's credentials, read
+from the migration container as fargate-parity.toml's [database] names them: env names first,
+then the JSON keys of the secrets it reads."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from unittest.mock import MagicMock
 
 import pytest
 
 from parity.assembly.apptasks import AppTasks, environment_tasks
 from parity.config.harness import DatabaseConfig
+from parity.config.settings import EmulatorKind
+from parity.engine.labels import Scope
 from parity.errors import ConfigError
-from parity.runtime.localrun import TaskSecrets, database_settings
+from parity.runtime.localrun import LocalContext, TaskSecrets, database_settings, seed_and_resolve
 from parity.secretvalue import SecretValue
+from parity.services.emulator import start_emulator
 
 from ..cdk.cdk_assembly import PROJECT_ROOT
 from ..synthesized import synthesized_assembly
@@ -88,3 +94,27 @@ def test_a_setting_found_nowhere_names_the_env_name_and_the_key(local_tasks: App
 
     with pytest.raises(ConfigError, match=r"reads no DB_DATABASE \(or a secret's 'dbname' key\)"):
         database_settings(tasks, secret_values(tasks, no_dbname), "db:1")
+
+
+def test_the_secrets_of_extra_tasks_are_resolved_too(local_tasks: AppTasks, tmp_path: Path) -> None:
+    """A scheduled or one-off task gets its secrets like the services (the local scheduler
+    starts the schedule's task with them)."""
+    (schedule,) = local_tasks.schedules
+    emulator = start_emulator(EmulatorKind.MOTO, region=local_tasks.region, port=0)
+    try:
+        context = LocalContext(
+            client=MagicMock(),
+            scope=Scope.DEV,
+            run_id="unit",
+            network="unit",
+            db_host="unit-mysql",
+            emulator=emulator,
+            secrets_file=tmp_path / "secrets.json",
+        )
+        resolved = seed_and_resolve(context, local_tasks, (schedule.task,))
+    finally:
+        emulator.stop()
+
+    secrets = resolved.of(schedule.task)
+    assert set(secrets["scheduler"]) == set(schedule.task.container("scheduler").secrets)
+    assert all(value.reveal() for value in secrets["scheduler"].values())
