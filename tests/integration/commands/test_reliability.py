@@ -39,7 +39,8 @@ from parity.runtime.localrun import run_id_for
 from tests.integration.commands.test_any_app import FIXTURE, READY, invoke
 from tests.integration.support import PROJECT_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.emulator]
+# The probes test the harness, not an emulator: they run on the embedded one only.
+pytestmark = [pytest.mark.integration]
 # m1 works for 20 s before it records itself; like PHP's sleep(), a SIGTERM cuts the work short
 # and the migration goes on to record itself.
 SLOW_MIGRATION = """
