@@ -44,7 +44,7 @@ DEADLINE_S = 60.0
 START_TIMEOUT_S = 600.0
 # A credential of the invoking environment: none of it may reach a container.
 HOST_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "AKIAHOSTCREDENTIAL01",
+    "AWS_ACCESS_KEY_ID": "host-access-key-id-that-must-stay-on-the-host",
     "AWS_SECRET_ACCESS_KEY": "host-secret-that-must-stay-on-the-host",
     "AWS_SESSION_TOKEN": "host-session-token",
 }
