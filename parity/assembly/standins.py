@@ -359,6 +359,24 @@ class _Reader:
         """The physical name CloudFormation would generate, without its random suffix."""
         return f"{self.scope.name}{separator}{logical_id}"[:limit]
 
+    def fifo_name(
+        self,
+        logical_id: str,
+        resource: Mapping[str, Any],
+        *,
+        name_key: str,
+        fifo_key: str,
+        limit: int,
+    ) -> tuple[str, bool]:
+        """A queue's or topic's name (given, or generated ending in ".fifo" for a FIFO one,
+        within ``limit``), and whether it is FIFO."""
+        fifo = self.property(logical_id, resource, fifo_key) in (True, "true")
+        name = self.text(logical_id, resource, name_key)
+        if name is None:
+            suffix = ".fifo" if fifo else ""
+            name = self.generated_name(logical_id, limit=limit - len(suffix)) + suffix
+        return name, fifo
+
     # -- secrets -------------------------------------------------------------------------
 
     def secret(
@@ -496,11 +514,9 @@ class _Reader:
     def queue(
         self, logical_id: str, resource: Mapping[str, Any]
     ) -> tuple[EmulatorResource, tuple[LocalOverride, ...]]:
-        fifo = self.property(logical_id, resource, "FifoQueue") in (True, "true")
-        name = self.text(logical_id, resource, "QueueName")
-        if name is None:
-            suffix = ".fifo" if fifo else ""
-            name = self.generated_name(logical_id, limit=80 - len(suffix)) + suffix
+        name, _ = self.fifo_name(
+            logical_id, resource, name_key="QueueName", fifo_key="FifoQueue", limit=80
+        )
         attributes = {
             key: str(value).lower() if isinstance(value, bool) else str(value)
             for key in (
@@ -556,11 +572,9 @@ class _Reader:
     def topic(
         self, logical_id: str, resource: Mapping[str, Any]
     ) -> tuple[EmulatorResource, tuple[LocalOverride, ...]]:
-        fifo = self.property(logical_id, resource, "FifoTopic") in (True, "true")
-        name = self.text(logical_id, resource, "TopicName")
-        if name is None:
-            suffix = ".fifo" if fifo else ""
-            name = self.generated_name(logical_id, limit=256 - len(suffix)) + suffix
+        name, fifo = self.fifo_name(
+            logical_id, resource, name_key="TopicName", fifo_key="FifoTopic", limit=256
+        )
         scope = self.scope
         item = EmulatorResource(
             stack=scope.name,
