@@ -401,7 +401,11 @@ def _redis_service(cache: RedisCache, *, project_root: Path) -> dict[str, Any]:
     service: dict[str, Any] = {
         "image": redis_image_tag(),
         # The harness's own stand-in, wherever it is installed beside the project.
-        "build": {"context": _from_compose_dir(Path(os.path.relpath(REDIS_CONTEXT, project_root)))},
+        "build": {
+            "context": PurePosixPath(
+                os.path.relpath(REDIS_CONTEXT, project_root / COMPOSE_FILE.parent)
+            ).as_posix()
+        },
         "environment": {PORT_VARIABLE: str(cache.port)},
         "healthcheck": {
             "test": ["CMD", "redis-healthcheck"],
