@@ -9,6 +9,7 @@ must not take for a real exit.
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,13 @@ from parity.services.emulator import EMULATOR_CREDENTIALS, Emulator, start_emula
 
 from .conftest import QA_STACKS, qa_migration
 from .fakes import FakeClock
+
+
+def recent_ms() -> int:
+    """A log event's timestamp CloudWatch Logs accepts: it refuses events over 14 days old,
+    so a fixed date turns a test red two weeks later."""
+    return int(time.time() * 1000)
+
 
 REGION = "eu-west-1"
 CLUSTER = "laravel-qa"
@@ -227,7 +235,7 @@ def test_streams_the_watched_containers_log_stream(world: MotoWorld, project_roo
     logs.put_log_events(
         logGroupName=LOG_GROUP,
         logStreamName=stream,
-        logEvents=[{"timestamp": 1_795_000_000_000 + i, "message": m} for i, m in enumerate(lines)],
+        logEvents=[{"timestamp": recent_ms() + i, "message": m} for i, m in enumerate(lines)],
     )
     received: list[tuple[str, str]] = []
 
@@ -352,7 +360,7 @@ def test_a_one_off_task_runs_its_deployed_revision_with_the_command_override(
     logs.put_log_events(
         logGroupName=TOOLS_LOG_GROUP,
         logStreamName=stream,
-        logEvents=[{"timestamp": 1_795_000_000_000, "message": "Migration name .... Ran?"}],
+        logEvents=[{"timestamp": recent_ms(), "message": "Migration name .... Ran?"}],
     )
     received: list[tuple[str, str]] = []
     backend.wait_for_migration(
