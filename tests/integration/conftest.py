@@ -113,8 +113,10 @@ def database(
     host = f"db-{run_id}"
     # The tests' own DB through testcontainers (the harness starts its own with docker-py).
     database = (
-        DockerContainer(image, name=host, labels=labels, healthcheck=LOGIN_CHECK)
-        .with_kwargs(network=network)
+        DockerContainer(image, name=host)
+        # with_kwargs replaces what it held: the labels (which the session's clean-up finds
+        # it by) and the health check go in the same call.
+        .with_kwargs(network=network, labels=labels, healthcheck=LOGIN_CHECK)
         .with_envs(
             MYSQL_DATABASE=settings.database,
             MYSQL_USER=settings.user,
