@@ -55,6 +55,8 @@ class HandStartedApp:
     # Each cache's (network alias, port); the app's secrets that hold its password.
     caches: Sequence[tuple[str, int]] = ()
     cache_password_names: Sequence[str] = ()
+    # Each worker container's (name, command): it runs the laravel image with its env.
+    workers: Sequence[tuple[str, Sequence[str]]] = ()
 
     @classmethod
     def from_tasks(cls, tasks: AppTasks, *, db_image: str, redis_image: str = "") -> HandStartedApp:
@@ -90,6 +92,13 @@ class HandStartedApp:
             memory_mib=web.memory_mib,
             laravel_container=app.name,
             nginx_container=nginx.name,
+            workers=tuple(
+                (container.name, tuple(container.command or ()))
+                for service in tasks.services
+                if service.load_balancer is None
+                for container in service.task.containers
+                if container.image == laravel.image
+            ),
         )
 
 
@@ -232,7 +241,21 @@ def start_by_hand(app: HandStartedApp, *, port: int, run_id: str) -> tuple[float
         f"{prefix}-{app.laravel_container}:ro",
         app.nginx_image,
     )
-    finished("holder, laravel, nginx created and started")
+    for name, command in app.workers:
+        docker(
+            "run",
+            "--detach",
+            "--name",
+            f"{prefix}-{name}",
+            "--network",
+            prefix,
+            *labels,
+            *limits,
+            *app_env,
+            app.laravel_image,
+            *command,
+        )
+    finished("holder, laravel, nginx and the workers created and started")
     wait_for_200(f"http://127.0.0.1:{port}/", timeout_s=FIRST_200_TIMEOUT_S)
     finished("until the first 200")
     return clock.elapsed(), stages

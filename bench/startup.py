@@ -79,7 +79,7 @@ def measure_startup(bench: BenchContext) -> list[Figure]:
         "baseline: same images by hand with docker CLI, to first 200",
         floor,
         phases=floor_stages,
-        note=f"median of {len(floor)}; DB and Redis, migration, holder + laravel + nginx, "
+        note=f"median of {len(floor)}; DB and Redis, migration, holder + laravel + nginx, workers, "
         "no health waits",
     )
     figures = [

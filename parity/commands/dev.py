@@ -23,6 +23,7 @@ from parity.engine.labels import (
     RUN_LABEL,
     SCOPE_LABEL,
     TASK_LABEL,
+    InvocationPool,
     Scope,
     new_invocation,
     remove_labelled,
@@ -33,7 +34,6 @@ from parity.runtime.bringup import (
     MIGRATION_TASK,
     SECRETS_FILE,
     LocalRun,
-    bring_up,
     build_app,
     checkout_lock,
     ports_published_by_checkout,
@@ -42,17 +42,29 @@ from parity.runtime.bringup import (
     remove_task,
     service_task_names,
     settle_orphaned_migrations,
+    starting_up,
     task_key,
 )
 from parity.runtime.devsecrets import read_dev_secrets, stored_values
-from parity.runtime.localrun import LogPrinter, data_volume_for, run_id_for, run_migration
+from parity.runtime.localrun import (
+    LogPrinter,
+    data_volume_for,
+    one_off_task,
+    run_id_for,
+    run_migration_task,
+)
 from parity.runtime.overrides import (
     VITE_CONTAINER,
     dev_mode_bind_mounts,
     source_mount_environment,
 )
 from parity.runtime.scheduler import LocalScheduler, plan_schedules
-from parity.runtime.services import RunningService, ServiceOptions, start_services
+from parity.runtime.services import (
+    RunningService,
+    ServiceOptions,
+    provision_services,
+    start_services,
+)
 from parity.runtime.task import LocalTask, redactor, wait_for_any_stop
 from parity.runtime.viteserver import start_vite_server
 
@@ -141,13 +153,20 @@ class DevSession:
 
 
 def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings) -> DevSession:
-    """Build, start the backing services, run the migration gate, start every service."""
+    """Build, start the backing services, run the migration gate, start every service.
+
+    While MySQL and Redis start, the migration task and every service's tasks are
+    provisioned (ECS's PROVISIONING: network namespace, endpoints, containers created); no
+    container of a service starts before the migration exited 0.
+    """
     config = load_config(project_root)
+    local = config.environment(LOCAL_ENVIRONMENT)
     hot = config.dev.require_hot() if options.hot else None
     built = build_app(project_root, settings)
     # Before anything starts: an expression the local scheduler cannot follow fails here.
     schedules = plan_schedules(built.tasks, settings.schedule_override)
-    run = bring_up(
+    dev_mode = options.source_mounts or hot is not None
+    with starting_up(
         built,
         project_root=project_root,
         settings=settings,
@@ -156,35 +175,45 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         emulator_port=options.emulator_port,
         db_port=options.db_port,
         extra_tasks=built.tasks.scheduled_task_definitions,
+    ) as run:
+        tasks = run.tasks
+        migration = one_off_task(
+            run.context,
+            tasks,
+            tasks.migration,
+            run.secrets,
+            task_name=run.task_name(MIGRATION_TASK, random_tokens.token_hex(2)),
+        )
+        with InvocationPool(max_workers=1, thread_name_prefix="migration") as pool:
+            provisioning = pool.submit(migration.provision)
+            # The hot file must exist before the service tasks mount it.
+            vite = (
+                start_vite_server(run, hot, project_root=project_root, port=options.vite_port)
+                if hot is not None
+                else None
+            )
+            provisioned = provision_services(
+                run,
+                ServiceOptions(
+                    first_port=options.port,
+                    ports=local.service_ports,
+                    max_tasks=local.max_tasks,
+                    bind_mounts=(
+                        dev_mode_bind_mounts(project_root, tasks, config.dev, hot=hot)
+                        if dev_mode
+                        else {}
+                    ),
+                    added_environment=(
+                        source_mount_environment(tasks, config.dev) if dev_mode else {}
+                    ),
+                ),
+            )
+            provisioning.result()
+    run_migration_task(
+        migration, watched=tasks.watched_container, timeout_s=options.migration_timeout_s
     )
-    tasks = run.tasks
-    run_migration(
-        run.context,
-        tasks,
-        run.secrets,
-        task_name=run.task_name(MIGRATION_TASK, random_tokens.token_hex(2)),
-        timeout_s=options.migration_timeout_s,
-    )
-    remove_service_tasks(run)
-    # The hot file must exist before the service tasks mount it.
-    vite = (
-        start_vite_server(run, hot, project_root=project_root, port=options.vite_port)
-        if hot is not None
-        else None
-    )
-    dev_mode = options.source_mounts or hot is not None
-    services = start_services(
-        run,
-        ServiceOptions(
-            first_port=options.port,
-            ports=config.environment(LOCAL_ENVIRONMENT).service_ports,
-            max_tasks=config.environment(LOCAL_ENVIRONMENT).max_tasks,
-            bind_mounts=(
-                dev_mode_bind_mounts(project_root, tasks, config.dev, hot=hot) if dev_mode else {}
-            ),
-            added_environment=(source_mount_environment(tasks, config.dev) if dev_mode else {}),
-        ),
-    )
+    remove_service_tasks(run, keep=provisioned)
+    services = start_services(run, provisioned)
     printer = LogPrinter()
     scheduler = LocalScheduler(run=run, plans=schedules, log_sink=printer) if schedules else None
     session = DevSession(
@@ -197,11 +226,14 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
     return session
 
 
-def remove_service_tasks(run: LocalRun) -> None:
-    """Remove service tasks a previous dev run left (re-running dev is idempotent)."""
+def remove_service_tasks(run: LocalRun, *, keep: tuple[RunningService, ...]) -> None:
+    """Remove the service tasks a previous dev run left (re-running dev is idempotent), not
+    the ones this run provisioned (``keep``)."""
     context = run.context
+    ours = {task.name for running in keep for task in running.tasks}
     for name in service_task_names(run.client, scope=context.scope, run_id=context.run_id):
-        remove_task(run.client, name, stop_timeout_s=0)
+        if name not in ours:
+            remove_task(run.client, name, stop_timeout_s=0)
 
 
 def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | None = None) -> None:

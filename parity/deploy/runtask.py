@@ -31,7 +31,7 @@ from parity.deploy.flow import (
 )
 from parity.engine.labels import Scope
 from parity.runtime.bringup import bring_up, build_app
-from parity.runtime.localrun import run_to_completion
+from parity.runtime.localrun import one_off_task, run_to_completion
 
 ONE_OFF_TASK = "run"
 
@@ -80,12 +80,14 @@ def run_task(project_root: Path, request: RunTaskRequest) -> int:
     )
     try:
         outcome = run_to_completion(
-            run.context,
-            run.tasks,
-            task,
-            run.secrets,
+            one_off_task(
+                run.context,
+                run.tasks,
+                task,
+                run.secrets,
+                task_name=run.task_name(ONE_OFF_TASK, random_tokens.token_hex(2)),
+            ),
             watched=watched,
-            task_name=run.task_name(ONE_OFF_TASK, random_tokens.token_hex(2)),
             timeout_s=request.timeout_s,
             what=f"task {task.family or task.logical_id}",
         )

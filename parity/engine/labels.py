@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from enum import StrEnum
+from typing import ParamSpec, TypeVar
 
 import docker
 from docker.errors import APIError, NotFound
@@ -41,6 +43,28 @@ def new_invocation() -> Iterator[str]:
         yield _INVOCATION.get()
     finally:
         _INVOCATION.reset(token)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class InvocationPool(ThreadPoolExecutor):
+    """A thread pool whose work runs in the submitter's context: what a thread creates
+    carries the run's invocation id, as what the run's own thread creates does (a plain pool
+    thread would see the process's id, and a failed run would leave it behind)."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        context = copy_context()
+        return super().submit(lambda: context.run(fn, *args, **kwargs))
+
+
+def side_by_side(calls: Sequence[Callable[[], object]], *, name: str) -> None:
+    """Each call in a thread of its own (in this run's context); once all have ended, the
+    first error raised, if any."""
+    with InvocationPool(max_workers=max(len(calls), 1), thread_name_prefix=name) as pool:
+        for done in [pool.submit(call) for call in calls]:
+            done.result()
 
 
 class Scope(StrEnum):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from parity.engine.labels import (
     RUN_LABEL,
     SCOPE_LABEL,
     TASK_LABEL,
+    InvocationPool,
     Scope,
     remove_labelled,
     run_labels,
@@ -158,9 +158,43 @@ def bring_up(
     extra_tasks: tuple[TaskDefinition, ...] = (),
 ) -> LocalRun:
     """Start the emulator, seed and resolve every secret (of ``extra_tasks`` too: one-off
-    tasks), and make sure the app's MySQL and a local Redis for each of its caches run.
+    tasks), and make sure the app's MySQL and a local Redis for each of its caches run and
+    answer.
 
     When a step fails, the emulator this call started is stopped before the error surfaces.
+    """
+    with starting_up(
+        built,
+        project_root=project_root,
+        settings=settings,
+        scope=scope,
+        emulator=emulator,
+        emulator_port=emulator_port,
+        db_port=db_port,
+        extra_tasks=extra_tasks,
+    ) as run:
+        return run
+
+
+@contextmanager
+def starting_up(
+    built: BuiltApp,
+    *,
+    project_root: Path,
+    settings: HarnessSettings,
+    scope: Scope,
+    emulator: EmulatorKind,
+    emulator_port: int | None,
+    db_port: int | None = None,
+    extra_tasks: tuple[TaskDefinition, ...] = (),
+) -> Iterator[LocalRun]:
+    """``bring_up``, with the wait for MySQL and Redis at the end of the block: the run is
+    given to the block once every secret is resolved, while they still start, so what needs
+    neither (provisioning tasks) goes on meanwhile. The block's end waits until both answer.
+
+    When the block or a step fails, the emulator is stopped and the threads that start
+    MySQL and Redis have ended (nothing they create outlives a clean-up) before the error
+    surfaces.
     """
     tasks = built.tasks
     with step(f"AWS emulator ({emulator.value})"):
@@ -170,18 +204,20 @@ def bring_up(
             port=emulator_port,
             labels=run_labels(scope=scope, run_id=run_id_for(project_root)),
         )
-    try:
-        context = dataclasses.replace(
-            local_context(built.client, project_root, running, scope=scope),
-            endpoints_image=ensure_endpoints_image(built.client, certificates=built.certificates),
-        )
-        values = dev_values(context, tasks, extra_tasks)
-        # The emulator is seeded and every secret resolved while MySQL and Redis start: their
-        # credentials come from the same dev values (RDS and ElastiCache own theirs in AWS).
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed") as pool:
-            resolving = pool.submit(seed_and_resolve, context, tasks, extra_tasks, values)
+    with InvocationPool(max_workers=3, thread_name_prefix="bring-up") as pool:
+        try:
+            context = dataclasses.replace(
+                local_context(built.client, project_root, running, scope=scope),
+                endpoints_image=ensure_endpoints_image(
+                    built.client, certificates=built.certificates
+                ),
+            )
+            values = dev_values(context, tasks, extra_tasks)
+            # MySQL and Redis take their credentials from the same dev values (RDS and
+            # ElastiCache own theirs in AWS); they start while the emulator is seeded.
             provisioned = provisioned_secrets(tasks, values)
-            ensure_app_database(
+            database = pool.submit(
+                ensure_app_database,
                 context,
                 tasks,
                 provisioned,
@@ -189,18 +225,28 @@ def bring_up(
                 certificates=built.certificates,
                 host_port=db_port,
             )
-            ensure_app_caches(context, tasks, provisioned, certificates=built.certificates)
-            secrets = resolving.result()
-    except BaseException:
-        running.stop()
-        raise
-    return LocalRun(
-        client=built.client,
-        tasks=tasks,
-        context=context,
-        secrets=secrets,
-        certificates=built.certificates,
-    )
+            caches = pool.submit(
+                ensure_app_caches, context, tasks, provisioned, certificates=built.certificates
+            )
+            # Seeded while the block provisions tasks: they read their values only to start.
+            resolving = pool.submit(seed_and_resolve, context, tasks, extra_tasks, values)
+            # MySQL and Redis start before the block asks Docker for anything: containers
+            # started side by side wait on each other in the engine, and the DB is the
+            # longest wait of a start-up.
+            launched = [database.result(), *caches.result()]
+            yield LocalRun(
+                client=built.client,
+                tasks=tasks,
+                context=context,
+                secrets=ResolvedSecrets.resolving(resolving),
+                certificates=built.certificates,
+            )
+            resolving.result()
+            for service in launched:
+                service.ready()
+        except BaseException:
+            running.stop()
+            raise
 
 
 def service_task_names(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import docker
 from docker.errors import NotFound
@@ -42,15 +43,24 @@ from parity.runtime.standins import create_in_emulator, with_attachments
 from parity.runtime.task import BindMount, LocalTask, LogSink, Placement, TaskOutcome
 from parity.runtime.taskendpoints import TaskEndpoints
 from parity.secretvalue import SecretValue
+from parity.services.database import READY_TIMEOUT_S as DB_READY_TIMEOUT_S
 from parity.services.database import (
     DatabaseSettings,
+    await_database,
     ensure_data_volume,
+    launch_database,
     resolve_image,
-    start_database,
     wait_for_login,
 )
 from parity.services.emulator import Emulator
-from parity.services.redis import RedisSettings, answers_ping, ensure_redis_image, start_redis
+from parity.services.redis import READY_TIMEOUT_S as REDIS_READY_TIMEOUT_S
+from parity.services.redis import (
+    RedisSettings,
+    answers_ping,
+    await_redis,
+    ensure_redis_image,
+    launch_redis,
+)
 
 MIGRATION_LOG_TAIL = 30
 MIGRATION_LOG_PREFIX = "migration"
@@ -94,6 +104,31 @@ def ensure_network(client: docker.DockerClient, name: str, labels: dict[str, str
 
 
 TaskSecrets = Mapping[str, Mapping[str, SecretValue]]  # container → env name → value
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Deferred(Mapping[K, V]):
+    """A mapping computed on first use (then kept): a task is provisioned while its secret
+    values are still being resolved, and reads them only when its containers start."""
+
+    def __init__(self, compute: Callable[[], Mapping[K, V]]) -> None:
+        self._compute = compute
+        self._values: Mapping[K, V] | None = None
+
+    def _resolved(self) -> Mapping[K, V]:
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key: K) -> V:
+        return self._resolved()[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
 
 
 @dataclass(frozen=True)
@@ -104,8 +139,17 @@ class ResolvedSecrets:
     # Each Redis cache's AUTH password (by logical id); None where it requires none.
     caches: Mapping[str, SecretValue | None] = field(default_factory=dict)
 
+    @classmethod
+    def resolving(cls, pending: Future[ResolvedSecrets]) -> ResolvedSecrets:
+        """The secrets ``pending`` resolves, each read waiting for it."""
+        return cls(
+            by_task=Deferred(lambda: pending.result().by_task),
+            caches=Deferred(lambda: pending.result().caches),
+        )
+
     def of(self, task: TaskDefinition) -> TaskSecrets:
-        return self.by_task[task.logical_id]
+        """The task's values, looked up when first read."""
+        return Deferred(lambda: self.by_task[task.logical_id])
 
 
 def dev_values(
@@ -207,22 +251,32 @@ def database_settings(tasks: AppTasks, secrets: TaskSecrets, image: str) -> Data
     )
 
 
+@dataclass(frozen=True)
+class StartingService:
+    """A backing service's container, started (or reused); ``ready()`` waits until it
+    answers, and raises NotReady when it does not."""
+
+    container: Container
+    ready: Callable[[], None]
+
+
 def ensure_database(
     context: LocalContext,
     settings: DatabaseSettings,
     *,
     host_port: int | None,
     aliases: tuple[str, ...] = (),
-) -> Container:
-    """Reuse this run's DB container when it is up, healthy and known by every alias;
-    otherwise start it."""
+) -> StartingService:
+    """Reuse this run's DB container when it is up and known by every alias; otherwise
+    start it."""
     with contextlib.suppress(NotFound):
         existing = context.client.containers.get(context.db_host)
         networks = existing.attrs["NetworkSettings"]["Networks"]
         known = set(networks.get(context.network, {}).get("Aliases") or ())
         if existing.status == "running" and known >= set(aliases):
-            wait_for_login(existing, settings, timeout_s=30)
-            return existing
+            return StartingService(
+                existing, lambda: wait_for_login(existing, settings, timeout_s=30)
+            )
         existing.remove(force=True, v=True)
     settings = dataclasses.replace(settings, host_port=host_port)
     data_volume = None
@@ -232,25 +286,30 @@ def ensure_database(
             context.db_volume,
             run_labels(scope=Scope.DATA, run_id=context.run_id),
         )
-    try:
-        return start_database(
-            context.client,
-            settings,
-            name=context.db_host,
-            network=context.network,
-            labels=context.labels,
-            data_volume=data_volume,
-            aliases=aliases,
-        )
-    except NotReady as error:
-        if data_volume is None:
-            raise
-        # The data outlives the credentials file: a new .local/secrets.json cannot log in.
-        raise NotReady(
-            f"{error}; if .local/secrets.json changed since its data volume {data_volume} was "
-            "made, restore the old file, or `invoke down --volumes` to start afresh (the data "
-            "is lost)"
-        ) from None
+    container = launch_database(
+        context.client,
+        settings,
+        name=context.db_host,
+        network=context.network,
+        labels=context.labels,
+        data_volume=data_volume,
+        aliases=aliases,
+    )
+
+    def ready() -> None:
+        try:
+            await_database(container, settings, timeout_s=DB_READY_TIMEOUT_S)
+        except NotReady as error:
+            if data_volume is None:
+                raise
+            # The data outlives the credentials file: a new .local/secrets.json cannot log in.
+            raise NotReady(
+                f"{error}; if .local/secrets.json changed since its data volume {data_volume} "
+                "was made, restore the old file, or `invoke down --volumes` to start afresh "
+                "(the data is lost)"
+            ) from None
+
+    return StartingService(container, ready)
 
 
 def ensure_app_database(
@@ -261,7 +320,7 @@ def ensure_app_database(
     requested_image: str,
     certificates: ExtraCertificates,
     host_port: int | None,
-) -> Container:
+) -> StartingService:
     """The local MySQL the app's tasks expect: the requested image (or the MariaDB
     stand-in), with the database and credentials the migration container will use."""
     image = resolve_image(context.client, requested_image, certificates=certificates)
@@ -279,7 +338,7 @@ def ensure_app_caches(
     secrets: ResolvedSecrets,
     *,
     certificates: ExtraCertificates,
-) -> list[Container]:
+) -> list[StartingService]:
     """A local Redis for each Redis cache of the assembly, on its port, with its password."""
     if not tasks.caches:
         return []
@@ -294,7 +353,9 @@ def ensure_app_caches(
     ]
 
 
-def ensure_cache(context: LocalContext, cache: RedisCache, settings: RedisSettings) -> Container:
+def ensure_cache(
+    context: LocalContext, cache: RedisCache, settings: RedisSettings
+) -> StartingService:
     """Reuse this run's Redis when it runs this image and answers with this password;
     otherwise start it afresh."""
     name = f"{context.network}-{cache.local_host}"
@@ -305,15 +366,18 @@ def ensure_cache(context: LocalContext, cache: RedisCache, settings: RedisSettin
             and settings.image in existing.image.tags
             and answers_ping(existing, settings)
         ):
-            return existing
+            return StartingService(existing, lambda: None)
         existing.remove(force=True, v=True)
-    return start_redis(
+    container = launch_redis(
         context.client,
         settings,
         name=name,
         network=context.network,
         aliases=[cache.local_host],
         labels=context.labels,
+    )
+    return StartingService(
+        container, lambda: await_redis(container, settings, timeout_s=REDIS_READY_TIMEOUT_S)
     )
 
 
@@ -371,28 +435,36 @@ class LogPrinter:
         return lambda container, line: self(f"{task}/{container}", line)
 
 
-def run_to_completion(
+def one_off_task(
     context: LocalContext,
     tasks: AppTasks,
     task: TaskDefinition,
     secrets: ResolvedSecrets,
     *,
-    watched: str,
     task_name: str,
+) -> LocalTask:
+    """A task of ``task`` placed in the run, not provisioned yet."""
+    return LocalTask(
+        context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
+    )
+
+
+def run_to_completion(
+    local: LocalTask,
+    *,
+    watched: str,
     timeout_s: float | None,
     what: str,
     tail_on_failure: bool = False,
     log_sink: LogSink | None = None,
     log_prefix: str | None = None,
 ) -> TaskOutcome:
-    """Run a one-off task until it stops, its logs streamed live (to ``log_sink``, else the
-    terminal); the task is removed afterwards. ``watched`` is the container whose exit code
-    the caller judges; with ``tail_on_failure`` its last lines are shown again when it did
-    not exit 0. The terminal's lines are prefixed ``log_prefix/container`` (default: the
-    task's family)."""
-    local = LocalTask(
-        context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
-    )
+    """Run a one-off task (provisioned or not) until it stops, its logs streamed live (to
+    ``log_sink``, else the terminal); the task is removed afterwards. ``watched`` is the
+    container whose exit code the caller judges; with ``tail_on_failure`` its last lines are
+    shown again when it did not exit 0. The terminal's lines are prefixed
+    ``log_prefix/container`` (default: the task's family)."""
+    task = local.task
     with step(f"{what} ({watched})"):
         try:
             local.start()
@@ -422,14 +494,27 @@ def run_migration(
     """Run the migration task to completion; raise MigrationFailed unless the watched
     container exited 0. Its logs stream live (to ``log_sink``, else the terminal); ``what``
     names the run in its step."""
-    watched = tasks.watched_container
+    return run_migration_task(
+        one_off_task(context, tasks, tasks.migration, secrets, task_name=task_name),
+        watched=tasks.watched_container,
+        timeout_s=timeout_s,
+        what=what,
+        log_sink=log_sink,
+    )
+
+
+def run_migration_task(
+    local: LocalTask,
+    *,
+    watched: str,
+    timeout_s: float,
+    what: str = "migration task",
+    log_sink: LogSink | None = None,
+) -> TaskOutcome:
+    """``run_migration`` of a migration task made (and perhaps provisioned) beforehand."""
     outcome = run_to_completion(
-        context,
-        tasks,
-        tasks.migration,
-        secrets,
+        local,
         watched=watched,
-        task_name=task_name,
         timeout_s=timeout_s,
         what=what,
         tail_on_failure=True,
@@ -445,6 +530,33 @@ def run_migration(
     return outcome
 
 
+def service_task(
+    context: LocalContext,
+    tasks: AppTasks,
+    service: ServiceSpec,
+    secrets: ResolvedSecrets,
+    *,
+    task_name: str,
+    host_ports: Mapping[int, int | None] | None = None,
+    bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
+    added_environment: Mapping[str, Mapping[str, str]] | None = None,
+) -> LocalTask:
+    """A task of ``service`` placed in the run, not provisioned yet."""
+    return LocalTask(
+        context.client,
+        service.task,
+        placement(
+            context,
+            tasks,
+            task_name,
+            host_ports=host_ports,
+            bind_mounts=bind_mounts,
+            added_environment=added_environment,
+        ),
+        secrets=secrets.of(service.task),
+    )
+
+
 def start_service_task(
     context: LocalContext,
     tasks: AppTasks,
@@ -458,20 +570,24 @@ def start_service_task(
     healthy_timeout_s: float = 120.0,
 ) -> LocalTask:
     """Start one task of ``service`` and wait until it is healthy; on failure nothing is left."""
-    task = LocalTask(
-        context.client,
-        service.task,
-        placement(
-            context,
-            tasks,
-            task_name,
-            host_ports=host_ports,
-            bind_mounts=bind_mounts,
-            added_environment=added_environment,
-        ),
-        secrets=secrets.of(service.task),
+    task = service_task(
+        context,
+        tasks,
+        service,
+        secrets,
+        task_name=task_name,
+        host_ports=host_ports,
+        bind_mounts=bind_mounts,
+        added_environment=added_environment,
     )
-    with step(f"{service.key}: start a task and turn healthy"):
+    launch_service_task(task, key=service.key, healthy_timeout_s=healthy_timeout_s)
+    return task
+
+
+def launch_service_task(task: LocalTask, *, key: str, healthy_timeout_s: float = 120.0) -> None:
+    """Start a service's task (provisioned or not) and wait until it is healthy; on failure
+    nothing of it is left."""
+    with step(f"{key}: start a task and turn healthy"):
         task.start()
         try:
             task.wait_until_healthy(healthy_timeout_s)
@@ -479,7 +595,6 @@ def start_service_task(
             task.stop(reason="not healthy in time")
             task.remove()
             raise
-    return task
 
 
 def build_app_images(

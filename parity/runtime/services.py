@@ -8,17 +8,18 @@ queue worker, runs with no port at all.
 
 from __future__ import annotations
 
+import functools
 import secrets as random_tokens
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from parity.assembly.apptasks import ServiceSpec
 from parity.console import console, note
+from parity.engine.labels import side_by_side
 from parity.errors import ConfigError
 from parity.runtime.bringup import SERVICE_TASK, LocalRun
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
-from parity.runtime.localrun import start_service_task
+from parity.runtime.localrun import launch_service_task, service_task
 from parity.runtime.task import BindMount, LocalTask
 
 TARGET_TIMEOUT_S = 60.0
@@ -91,54 +92,82 @@ def balancer_for(run: LocalRun, service: ServiceSpec, *, host_port: int) -> Loca
     )
 
 
-def start_services(run: LocalRun, options: ServiceOptions) -> tuple[RunningService, ...]:
-    """Start every service of the run, side by side as ECS starts them (the balancers first,
-    in template order); print each URL once all are up.
+def provision_services(run: LocalRun, options: ServiceOptions) -> tuple[RunningService, ...]:
+    """Every service of the run made ready to start, none of its containers started: the
+    balancers run (in template order), and each service's tasks are provisioned side by side
+    (``LocalTask.provision``). ``start_services`` starts them.
 
-    On a failure, what this call started is stopped and removed before the error surfaces.
+    On a failure, what this call made is removed before the error surfaces.
     """
-    started = [RunningService(service) for service in run.tasks.services]
+    made = [RunningService(service) for service in run.tasks.services]
     ports = balancer_ports(
         run.tasks.services, first_port=options.first_port, configured=options.ports
     )
-    try:
-        for running in started:
-            if running.service.load_balancer is not None:
-                running.balancer = balancer_for(
-                    run, running.service, host_port=ports[running.service.key]
-                )
-                running.balancer.ensure_running(run.certificates)
-        with ThreadPoolExecutor(max_workers=max(len(started), 1), thread_name_prefix="svc") as pool:
-            for start in [pool.submit(start_tasks, run, running, options) for running in started]:
-                start.result()
-    except BaseException:
-        stop_services(started)
-        raise
-    for running in started:
-        where = running.url or "no port (not behind a load balancer)"
-        console.print(
-            f"[bold green]{running.service.key}:[/] {len(running.tasks)} task(s), {where}"
-        )
-    return tuple(started)
-
-
-def start_tasks(run: LocalRun, running: RunningService, options: ServiceOptions) -> None:
-    """The service's tasks, each healthy, then its balancer's routes to them."""
-    service = running.service
-    for _ in range(task_count(service, options.max_tasks)):
-        running.tasks.append(
-            start_service_task(
+    for running in made:
+        if running.service.load_balancer is not None:
+            running.balancer = balancer_for(
+                run, running.service, host_port=ports[running.service.key]
+            )
+        running.tasks.extend(
+            service_task(
                 run.context,
                 run.tasks,
-                service,
+                running.service,
                 run.secrets,
                 task_name=run.task_name(
-                    f"{SERVICE_TASK}-{service.key}", random_tokens.token_hex(2)
+                    f"{SERVICE_TASK}-{running.service.key}", random_tokens.token_hex(2)
                 ),
                 bind_mounts=options.bind_mounts,
                 added_environment=options.added_environment,
             )
+            for _ in range(task_count(running.service, options.max_tasks))
         )
+    try:
+        side_by_side(
+            [
+                *(
+                    functools.partial(running.balancer.ensure_running, run.certificates)
+                    for running in made
+                    if running.balancer is not None
+                ),
+                *(task.provision for running in made for task in running.tasks),
+            ],
+            name="provision",
+        )
+    except BaseException:
+        stop_services(made)
+        raise
+    return tuple(made)
+
+
+def start_services(
+    run: LocalRun, provisioned: tuple[RunningService, ...]
+) -> tuple[RunningService, ...]:
+    """Start every provisioned service, side by side as ECS starts them: each task healthy,
+    then its balancer's routes to them; print each URL once all are up.
+
+    On a failure, every service is stopped and removed before the error surfaces.
+    """
+    try:
+        side_by_side(
+            [functools.partial(start_tasks, run, running) for running in provisioned],
+            name="svc",
+        )
+    except BaseException:
+        stop_services(list(provisioned))
+        raise
+    for running in provisioned:
+        where = running.url or "no port (not behind a load balancer)"
+        console.print(
+            f"[bold green]{running.service.key}:[/] {len(running.tasks)} task(s), {where}"
+        )
+    return provisioned
+
+
+def start_tasks(run: LocalRun, running: RunningService) -> None:
+    """The service's tasks, each healthy, then its balancer's routes to them."""
+    for task in running.tasks:
+        launch_service_task(task, key=running.service.key)
     if running.balancer is not None and running.tasks:
         route(run, running)
 

@@ -47,7 +47,7 @@ SIDECAR = "endpoints"
 NANOSECONDS = 1_000_000_000
 DEFAULT_START_TIMEOUT_S = 180.0
 POLL_INTERVAL_S = 0.1
-FAST_PROBE_INTERVAL_S = 0.5
+FAST_PROBE_INTERVAL_S = 0.2
 MIB = 1024 * 1024
 # What the ECS agent sends on every stop (a deployment, a scale-in, StopTask, the task ending).
 ECS_STOP_SIGNAL = "SIGTERM"
@@ -188,14 +188,19 @@ class LocalTask:
         self._stop_reason: str | None = None
         self._probed_healthy: set[str] = set()
         self._last_probe: dict[str, float] = {}
+        self._provisioned = False
 
     # -- start -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Create the holder and every container, then start them as dependsOn allows.
+    def provision(self) -> None:
+        """ECS's PROVISIONING: the holder (the task's network namespace, with its ports), the
+        endpoints sidecar, the task volumes and every container, created and none started.
+        Nothing of the task definition runs yet; ``start`` starts it. Done once.
 
         On any failure everything this task created is removed before the error surfaces.
         """
+        if self._provisioned:
+            return
         for container_port, host_port in self.placement.host_ports.items():
             if host_port is not None:
                 claim_port(host_port, purpose=f"port {container_port} of {self.name}")
@@ -209,6 +214,18 @@ class LocalTask:
                 self.container_ids[name] = self._create_container(self.task.container(name))
             if sidecar is not None and self.holder_id is not None:
                 sidecar.publish(self.container_ids, self.holder_id)
+        except BaseException:
+            self.remove()
+            raise
+        self._provisioned = True
+
+    def start(self) -> None:
+        """Provision the task (unless done), then start its containers as dependsOn allows.
+
+        On any failure everything this task created is removed before the error surfaces.
+        """
+        self.provision()
+        try:
             for wave in self.plan.waves:
                 for name in wave:
                     self._wait_for_dependencies(name)
@@ -534,6 +551,7 @@ class LocalTask:
 
     def remove(self) -> None:
         """Remove every container, the sidecar, the holder and the task volumes (idempotent)."""
+        self._provisioned = False
         if self.placement.sidecar is not None:
             self.placement.sidecar.remove()
         for container_id in [*self.container_ids.values(), self.holder_id]:

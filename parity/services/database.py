@@ -86,11 +86,35 @@ def start_database(
     data_volume: str | None = None,
     aliases: Sequence[str] = (),
 ) -> Container:
-    """Start the DB on ``network`` (as ``name`` and ``aliases``: the endpoints of the RDS
-    databases it stands in for), publish 3306 on loopback, wait for it. With ``data_volume``
-    (a named volume) its data outlives the container.
+    """``launch_database``, then ``await_database``."""
+    container = launch_database(
+        client,
+        settings,
+        name=name,
+        network=network,
+        labels=labels,
+        data_volume=data_volume,
+        aliases=aliases,
+    )
+    await_database(container, settings, timeout_s=ready_timeout_s)
+    return container
 
-    When it is not ready in time, the container is removed before the error surfaces."""
+
+def launch_database(
+    client: docker.DockerClient,
+    settings: DatabaseSettings,
+    *,
+    name: str,
+    network: str,
+    labels: dict[str, str],
+    data_volume: str | None = None,
+    aliases: Sequence[str] = (),
+) -> Container:
+    """Start the DB on ``network`` (as ``name`` and ``aliases``: the endpoints of the RDS
+    databases it stands in for), publish 3306 on loopback; ``await_database`` waits for it.
+    With ``data_volume`` (a named volume) its data outlives the container.
+
+    When it cannot start, the container is removed before the error surfaces."""
     if settings.host_port is not None:
         claim_port(settings.host_port, purpose="the local MySQL")
     api = client.api
@@ -106,7 +130,7 @@ def start_database(
         labels=labels,
         ports=[3306],
         stdin_open=True,  # the credentials arrive on stdin: see parity.engine.secretinject
-        healthcheck={"test": ["NONE"]},  # readiness is judged by logging in, below
+        healthcheck={"test": ["NONE"]},  # readiness is judged by logging in: await_database
         host_config=api.create_host_config(
             port_bindings={3306: (LOOPBACK_ADDRESS, settings.host_port)}, mounts=mounts
         ),
@@ -117,12 +141,21 @@ def start_database(
     container = client.containers.get(created["Id"])
     try:
         start_with_secrets(client, container.id, credentials(settings))
-        with step(f"waiting for {settings.image} to accept logins"):
-            wait_for_login(container, settings, timeout_s=ready_timeout_s)
     except BaseException:
         remove_quietly(container)
         raise
     return container
+
+
+def await_database(container: Container, settings: DatabaseSettings, *, timeout_s: float) -> None:
+    """Wait until the launched DB accepts the app's login; when it is not ready in time, the
+    container is removed before the error surfaces."""
+    try:
+        with step(f"waiting for {settings.image} to accept logins"):
+            wait_for_login(container, settings, timeout_s=timeout_s)
+    except BaseException:
+        remove_quietly(container)
+        raise
 
 
 def ensure_data_volume(client: docker.DockerClient, name: str, labels: dict[str, str]) -> str:

@@ -1,7 +1,7 @@
 """The AWS emulator the local runtime resolves secrets against.
 
 - ``moto`` (the embedded default): moto's server, started in this process on loopback (no
-  container, about a second).
+  container, a fraction of a second).
 - ``localstack``: LocalStack, started by the harness, in a container where its image can
   be had, else on the host (see ``parity.services.localstack``).
 - ``external``: an emulator that already runs, used through localstack-client's endpoint
@@ -25,7 +25,7 @@ from parity.console import note
 from parity.engine.labels import Scope, run_labels
 from parity.engine.ports import LOOPBACK_ADDRESS, claim_port
 from parity.errors import HarnessError
-from parity.services.relay import EmulatorRelay
+from parity.services.relay import EmulatorRelay, serve_in_thread
 
 DEFAULT_PORT = 4566
 # Emulators accept any credentials; real ones must never reach them.
@@ -145,15 +145,32 @@ def start_emulator(
 
 
 def start_moto(*, region: str, port: int | None) -> Emulator:
-    from moto.server import ThreadedMotoServer
+    """moto's WSGI app on a werkzeug server of this process, in a thread of its own."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     if port:
         claim_port(port, purpose="the embedded AWS emulator (moto)")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per call otherwise
-    server = ThreadedMotoServer(ip_address=LOOPBACK_ADDRESS, port=port or 0, verbose=False)
-    server.start()
-    host, bound_port = server.get_host_and_port()
-    return Emulator(EmulatorKind.MOTO, f"http://{host}:{bound_port}", region, server.stop)
+    server = make_server(
+        LOOPBACK_ADDRESS,
+        port or 0,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    thread = serve_in_thread(server, name="moto")
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    return Emulator(EmulatorKind.MOTO, f"http://{LOOPBACK_ADDRESS}:{server.port}", region, stop)
 
 
 def start_localstack_emulator(

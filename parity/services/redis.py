@@ -72,8 +72,26 @@ def start_redis(
     labels: dict[str, str],
     ready_timeout_s: float = READY_TIMEOUT_S,
 ) -> Container:
-    """Start Redis on ``network`` (as ``name`` and ``aliases``), publish its port on loopback
-    and wait for PONG. When it is not ready in time, the container is removed first."""
+    """``launch_redis``, then ``await_redis``."""
+    container = launch_redis(
+        client, settings, name=name, network=network, aliases=aliases, labels=labels
+    )
+    await_redis(container, settings, timeout_s=ready_timeout_s)
+    return container
+
+
+def launch_redis(
+    client: docker.DockerClient,
+    settings: RedisSettings,
+    *,
+    name: str,
+    network: str,
+    aliases: Sequence[str],
+    labels: dict[str, str],
+) -> Container:
+    """Start Redis on ``network`` (as ``name`` and ``aliases``) and publish its port on
+    loopback; ``await_redis`` waits for it. When it cannot start, the container is removed
+    first."""
     if settings.host_port is not None:
         claim_port(settings.host_port, purpose="the local Redis")
     api = client.api
@@ -87,7 +105,7 @@ def start_redis(
         labels=labels,
         ports=[settings.port],
         stdin_open=True,  # the password arrives on stdin: see parity.engine.secretinject
-        healthcheck={"test": ["NONE"]},  # readiness is judged by a PING, below
+        healthcheck={"test": ["NONE"]},  # readiness is judged by a PING: await_redis
         host_config=api.create_host_config(
             port_bindings={settings.port: (LOOPBACK_ADDRESS, settings.host_port)},
             mounts=[wrapper_mount()],
@@ -100,12 +118,21 @@ def start_redis(
     secrets = {} if settings.password is None else {PASSWORD_VARIABLE: settings.password}
     try:
         start_with_secrets(client, container.id, secrets)
-        with step(f"waiting for the local Redis ({settings.image}) to answer PING"):
-            wait_for_pong(container, settings, timeout_s=ready_timeout_s)
     except BaseException:
         remove_quietly(container)
         raise
     return container
+
+
+def await_redis(container: Container, settings: RedisSettings, *, timeout_s: float) -> None:
+    """Wait until the launched Redis answers PONG; when it does not in time, the container
+    is removed before the error surfaces."""
+    try:
+        with step(f"waiting for the local Redis ({settings.image}) to answer PING"):
+            wait_for_pong(container, settings, timeout_s=timeout_s)
+    except BaseException:
+        remove_quietly(container)
+        raise
 
 
 def wait_for_pong(container: Container, settings: RedisSettings, *, timeout_s: float) -> None:
