@@ -32,7 +32,7 @@ def run_tied(
 ) -> subprocess.CompletedProcess[str]:
     """``subprocess.run(command, text=True, ...)`` whose whole process tree ends with this
     process; ``subprocess.TimeoutExpired`` after ``timeout`` seconds, the tree killed first."""
-    guard = [sys.executable, str(Path(__file__).resolve()), str(os.getpid()), *command]
+    guard = tied_command(command)
     with subprocess.Popen(guard, start_new_session=True, text=True, **popen) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
@@ -46,9 +46,8 @@ def run_tied(
 def popen_tied(command: Sequence[str], *, cwd: Path) -> subprocess.Popen[str]:
     """A tied ``Popen`` with stdout and stderr on one line-buffered pipe, to stream from; the
     caller reads it and ``wait()``s (``kill_group(process.pid)`` when it gives up)."""
-    guard = [sys.executable, str(Path(__file__).resolve()), str(os.getpid()), *command]
     return subprocess.Popen(
-        guard,
+        tied_command(command),
         cwd=cwd,
         start_new_session=True,
         stdout=subprocess.PIPE,
@@ -56,6 +55,12 @@ def popen_tied(command: Sequence[str], *, cwd: Path) -> subprocess.Popen[str]:
         text=True,
         bufsize=1,
     )
+
+
+def tied_command(command: Sequence[str]) -> list[str]:
+    """``command`` under the guard: started in a session of its own, its process group dies
+    with this process."""
+    return [sys.executable, str(Path(__file__).resolve()), str(os.getpid()), *command]
 
 
 def kill_group(group: int) -> None:

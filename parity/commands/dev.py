@@ -31,6 +31,7 @@ from parity.engine.labels import (
 from parity.engine.ports import claim_port
 from parity.errors import ConfigError
 from parity.runtime.bringup import (
+    LOCAL_STATE,
     MIGRATION_TASK,
     SECRETS_FILE,
     LocalRun,
@@ -67,6 +68,7 @@ from parity.runtime.services import (
 )
 from parity.runtime.task import LocalTask, redactor, wait_for_any_stop
 from parity.runtime.viteserver import start_vite_server
+from parity.services.motoprocess import stop_recorded
 
 # The CLI's defaults (tasks.py shows them in --help). The emulator takes a free port per run,
 # so two clones' dev runs never collide on it.
@@ -175,6 +177,7 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         emulator_port=options.emulator_port,
         db_port=options.db_port,
         extra_tasks=built.tasks.scheduled_task_definitions,
+        emulator_outlives_run=options.detach,
     ) as run:
         tasks = run.tasks
         migration = one_off_task(
@@ -252,12 +255,15 @@ def dev(project_root: Path, options: DevOptions, settings: HarnessSettings | Non
             try:
                 session = start_dev(project_root, options, settings)
             except BaseException:
+                # What this run started: its containers, and its emulator when it was to
+                # outlive the run (a tied one ends with this process).
+                stop_recorded(project_root / LOCAL_STATE)
                 remove_invocation_resources(project_root, LOCAL_SCOPES, invocation=invocation)
                 raise
             if options.detach:
                 if session.scheduler is not None:
                     note_scheduler_not_detached(session.scheduler)
-                session.run.emulator.stop()
+                session.run.emulator.detach()
                 note(
                     "detached; `invoke logs` shows output, `invoke down` removes everything but"
                     " the database's data"
@@ -295,7 +301,9 @@ def check_inputs(
 
 def prepare_checkout(client: docker.DockerClient, project_root: Path, *, timeout_s: float) -> None:
     """What earlier runs of this checkout left: containers that no longer run (a killed run, a
-    stopped engine) go; a migration still running is waited for, then removed."""
+    stopped engine) go, and so does a detached run's emulator (this run starts its own); a
+    migration still running is waited for, then removed."""
+    stop_recorded(project_root / LOCAL_STATE)
     stale = remove_stale_containers(client, project_root)
     if stale:
         note(f"removed {stale} stopped container(s) an earlier run of this checkout left")
@@ -364,6 +372,7 @@ def remove_checkout_resources(
         )
         scopes = (*LOCAL_SCOPES, Scope.DATA)
     with step("removing local containers, networks and volumes"):
+        stop_recorded(project_root / LOCAL_STATE)
         return sum(remove_labelled(client, scope=scope, run_id=run_id) for scope in scopes)
 
 

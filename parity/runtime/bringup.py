@@ -57,8 +57,10 @@ from parity.runtime.task import HOLDER
 from parity.runtime.taskendpoints import ensure_endpoints_image
 from parity.services.emulator import Emulator, start_emulator
 
-# Gitignored: the dev secret values the emulator is seeded with.
-SECRETS_FILE = Path(".local") / "secrets.json"
+# Gitignored: a checkout's local state.
+LOCAL_STATE = Path(".local")
+# The dev secret values the emulator is seeded with.
+SECRETS_FILE = LOCAL_STATE / "secrets.json"
 MIGRATION_TASK = "migration"
 SERVICE_TASK = "service"
 # A run the local scheduler started (parity.runtime.scheduler).
@@ -187,10 +189,13 @@ def starting_up(
     emulator_port: int | None,
     db_port: int | None = None,
     extra_tasks: tuple[TaskDefinition, ...] = (),
+    emulator_outlives_run: bool = False,
 ) -> Iterator[LocalRun]:
     """``bring_up``, with the wait for MySQL and Redis at the end of the block: the run is
     given to the block once every secret is resolved, while they still start, so what needs
     neither (provisioning tasks) goes on meanwhile. The block's end waits until both answer.
+    The embedded emulator runs in a process of its own; with ``emulator_outlives_run`` it
+    keeps running after this process (a detached dev run: ``Emulator.detach``).
 
     When the block or a step fails, the emulator is stopped and the threads that start
     MySQL and Redis have ended (nothing they create outlives a clean-up) before the error
@@ -203,6 +208,8 @@ def starting_up(
             region=tasks.region,
             port=emulator_port,
             labels=run_labels(scope=scope, run_id=run_id_for(project_root)),
+            process_state=project_root / LOCAL_STATE,
+            outlives_run=emulator_outlives_run,
         )
     with InvocationPool(max_workers=3, thread_name_prefix="bring-up") as pool:
         try:
@@ -283,7 +290,7 @@ def remove_task(client: docker.DockerClient, task_name: str, *, stop_timeout_s: 
 
 
 # Held by every dev run and local deploy of a checkout, so one runs at a time (gitignored).
-CHECKOUT_LOCK = Path(".local") / "run.lock"
+CHECKOUT_LOCK = LOCAL_STATE / "run.lock"
 ORPHAN_POLL_S = 1.0
 
 

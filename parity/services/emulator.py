@@ -52,10 +52,17 @@ class Emulator:
     _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _accounts: dict[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     _relay: EmulatorRelay | None = field(default=None, repr=False)
+    # An emulator process's (parity.services.motoprocess): its relay's directory, a wait until
+    # it listens (done before its first client), and whether it outlives the run.
+    _relay_directory: Path | None = field(default=None, repr=False)
+    _until_listening: Callable[[], None] | None = field(default=None, repr=False)
+    _outlives_run: bool = False
 
     def relay_directory(self) -> Path:
         """A directory holding a Unix socket that reaches this emulator (started on first
         use, stopped with the emulator): what containers reach it through."""
+        if self._relay_directory is not None:
+            return self._relay_directory
         if self._relay is None:
             parsed = urlparse(self.endpoint_url)
             self._relay = EmulatorRelay(parsed.hostname or LOOPBACK_ADDRESS, parsed.port or 80)
@@ -67,6 +74,9 @@ class Emulator:
         import boto3
 
         with self._clients_lock:
+            if self._until_listening is not None:
+                self._until_listening()
+                self._until_listening = None
             if service not in self._clients:
                 self._clients[service] = boto3.client(
                     service,
@@ -116,6 +126,13 @@ class Emulator:
                 )
             return self._clients[key]
 
+    def detach(self) -> None:
+        """This process is done with the emulator: one that outlives the run keeps running
+        (``invoke down`` stops it); any other is stopped."""
+        if self._outlives_run:
+            self._stop = None
+        self.stop()
+
     def stop(self) -> None:
         """Stop the emulator if the harness started it; calling it again does nothing."""
         stop, self._stop = self._stop, None
@@ -132,15 +149,25 @@ def start_emulator(
     region: str,
     port: int | None = DEFAULT_PORT,
     labels: Mapping[str, str] | None = None,
+    process_state: Path | None = None,
+    outlives_run: bool = False,
 ) -> Emulator:
     """Start moto or LocalStack on 127.0.0.1:``port`` (0 or None: a free port), or attach.
 
-    ``labels`` go on a LocalStack container; without them it gets its own run labels.
+    ``labels`` go on a LocalStack container; without them it gets its own run labels. With
+    ``process_state`` (a directory), moto runs in a process of its own that keeps its log
+    there and, with ``outlives_run``, its record (``parity.services.motoprocess``).
     """
     if kind is EmulatorKind.EXTERNAL:
         return attach_external(region=region)
     if kind is EmulatorKind.LOCALSTACK:
         return start_localstack_emulator(region=region, port=port, labels=labels)
+    if process_state is not None:
+        from parity.services.motoprocess import start_moto_process
+
+        return start_moto_process(
+            region=region, port=port, state_dir=process_state, outlives_run=outlives_run
+        )
     return start_moto(region=region, port=port)
 
 

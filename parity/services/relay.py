@@ -72,9 +72,9 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
 class EmulatorRelay:
     """Serves ``directory/emulator.sock``, each connection forwarded to ``host:port``."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, directory: Path | None = None) -> None:
         # Short and private: a socket path must fit in 108 bytes.
-        self.directory = Path(tempfile.mkdtemp(prefix="parity-relay-"))
+        self.directory = directory or Path(tempfile.mkdtemp(prefix="parity-relay-"))
         self.directory.chmod(0o755)  # the sidecar's nginx workers must reach the socket
         path = self.directory / SOCKET_NAME
         self._server = _RelayServer(str(path), (host, port))
