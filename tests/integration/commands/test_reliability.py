@@ -34,8 +34,9 @@ from parity.engine.labels import (
     Scope,
     run_labels,
 )
-from parity.runtime.bringup import SECRETS_FILE, checkout_lock
+from parity.runtime.bringup import LOCAL_STATE, SECRETS_FILE, checkout_lock
 from parity.runtime.localrun import run_id_for
+from parity.services.motoprocess import RECORD, is_emulator_process
 from tests.integration.commands.test_any_app import FIXTURE, READY, invoke
 from tests.integration.support import PROJECT_ROOT
 
@@ -135,7 +136,10 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     ready = READY.search(result.stderr)
     assert ready, result.stderr[-3000:]
     yield Shop(root=root, url=ready[1])
+    recorded = root / LOCAL_STATE / RECORD
+    pid = json.loads(recorded.read_text())["pid"] if recorded.exists() else None
     invoke(root, "down")
+    assert pid is None or not is_emulator_process(pid), "invoke down left the emulator running"
 
 
 def container_ids(client: docker.DockerClient, root: Path) -> set[str]:
@@ -159,6 +163,17 @@ def taken_port() -> Iterator[int]:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         yield holder.getsockname()[1]
+
+
+def test_after_detach_the_emulator_still_serves_the_tasks_until_down(shop: Shop) -> None:
+    # POST /orders sends the order to SQS from the web task, with the task role's credentials
+    # from its endpoints: both reach the emulator, which outlives the `invoke dev --detach`
+    # that started it (the fixture's teardown checks that `invoke down` stops it).
+    record = json.loads((shop.root / LOCAL_STATE / RECORD).read_text())
+    assert is_emulator_process(record["pid"])
+    posted = requests.post(shop.url + "orders", timeout=5)
+    assert posted.status_code == 200, posted.text[:500]
+    assert posted.json()["order"]
 
 
 def test_a_second_run_whose_port_is_taken_fails_in_one_line_and_the_first_still_serves(
