@@ -227,9 +227,13 @@ class LocalScheduler:
                 f"[bold]{plan.key}:[/] {watched} exited with {record.exit_code} after "
                 f"{time.monotonic() - started:.1f}s"
             )
-        except (HarnessError, DockerException) as error:
-            record = dataclasses.replace(record, error=str(error))
-            console.print(f"[red]{plan.key}:[/] scheduled run failed: {error}")
+        # This thread is the run's boundary: whatever ends the run is the run's outcome.
+        except Exception as error:
+            reason = (
+                str(error) if isinstance(error, HarnessError | DockerException) else repr(error)
+            )
+            record = dataclasses.replace(record, error=reason)
+            console.print(f"[red]{plan.key}:[/] scheduled run failed: {reason}")
         finally:
             local.stop(reason="scheduled run finished")
             local.remove()

@@ -157,3 +157,36 @@ def test_the_schedules_task_keeps_its_definition() -> None:
     (plan,) = plan_schedules(tasks_with(scheduled()))
     assert plan.task is TASK
     assert dataclasses.replace(plan, override="x").task is TASK
+
+
+class StartFails:
+    """A task whose start fails the way a bug does (not a HarnessError)."""
+
+    def __init__(self, *_: object, **__: object) -> None:
+        self.stopped = False
+
+    def start(self) -> None:
+        raise KeyError("containerDefinitions")
+
+    def stop(self, *, reason: str) -> None:
+        self.stopped = True
+
+    def remove(self) -> None:
+        pass
+
+
+def test_a_run_that_fails_with_any_error_is_recorded_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("parity.runtime.scheduler.LocalTask", StartFails)
+    monkeypatch.setattr("parity.runtime.scheduler.placement", lambda *_, **__: None)
+    (plan,) = plan_schedules(tasks_with(scheduled()), "")
+    run = MagicMock()
+    run.task_name.return_value = "parity-dev-x-scheduled-cron-ab12"
+    scheduler = LocalScheduler(run=run, plans=(plan,))
+    due = datetime(2026, 12, 1, 12, 1, tzinfo=UTC)
+    scheduler._run_once(plan, due)
+    (recorded,) = scheduler.runs
+    assert recorded.due == due
+    assert recorded.exit_code is None
+    assert recorded.error == "KeyError('containerDefinitions')"
