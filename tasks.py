@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from invoke import Collection, Context, Exit, Task, task
+from invoke import Collection, Context, Exit, Program, Task, task
 
 from parity.commands.dev import DEFAULT_EMULATOR_PORT, DEFAULT_HTTP_PORT
 from parity.console import console
@@ -376,6 +376,9 @@ def migrate(
         console.print(f"migration gate passed in {result.duration_s:.1f}s")
 
 
+HELP_FLAGS = ("-h", "--help")
+
+
 @task(
     name="run-task",
     help={
@@ -400,6 +403,10 @@ def run_task(
     from parity.deploy.runtask import RunTaskRequest
     from parity.deploy.runtask import run_task as run_once
 
+    if name in HELP_FLAGS:
+        # NAME is positional, so invoke hands it `--help` instead of showing the help.
+        Program(namespace=namespace, binary="inv[oke]").run(["invoke", "--help", "run-task"])
+        return
     with harness_errors():
         request = RunTaskRequest(
             selector=name,

@@ -23,12 +23,13 @@ def invoke(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("name", ["deploy", "migrate", "diff", "dev", "parity"])
+@pytest.mark.parametrize("name", ["deploy", "migrate", "diff", "dev", "parity", "run-task"])
 def test_help_shows_the_task_s_help(name: str) -> None:
     result = invoke(name, "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"Usage: inv[oke] [--core-opts] {name} ")
     assert "--env" in result.stdout or name in {"dev"}
+    assert "cached" not in result.stderr, "the help ran the task"
 
 
 def test_a_task_without_its_environment_says_which_to_give() -> None:
