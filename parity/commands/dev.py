@@ -50,7 +50,7 @@ from parity.runtime.devsecrets import read_dev_secrets, stored_values
 from parity.runtime.localrun import (
     LogPrinter,
     data_volume_for,
-    one_off_task,
+    local_task,
     run_id_for,
     run_migration_task,
 )
@@ -180,7 +180,7 @@ def start_dev(project_root: Path, options: DevOptions, settings: HarnessSettings
         emulator_outlives_run=options.detach,
     ) as run:
         tasks = run.tasks
-        migration = one_off_task(
+        migration = local_task(
             run.context,
             tasks,
             tasks.migration,

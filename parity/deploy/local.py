@@ -47,7 +47,7 @@ from parity.runtime.bringup import (
     settle_orphaned_migrations,
 )
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
-from parity.runtime.localrun import LocalContext, placement, start_service_task
+from parity.runtime.localrun import LocalContext, local_task, placement, start_service_task
 from parity.runtime.services import TARGET_TIMEOUT_S, balancer_for, balancer_ports, task_count
 from parity.runtime.task import LocalTask, TaskTimeout
 from parity.verify.migrations.server import root_session
@@ -239,11 +239,16 @@ class LocalBackend:
         )
         new = [
             start_service_task(
-                context,
-                self.tasks,
-                service,
-                self.run.secrets,
-                task_name=self.run.task_name(f"{SERVICE_TASK}-{service.key}", secrets.token_hex(3)),
+                local_task(
+                    context,
+                    self.tasks,
+                    service.task,
+                    self.run.secrets,
+                    task_name=self.run.task_name(
+                        f"{SERVICE_TASK}-{service.key}", secrets.token_hex(3)
+                    ),
+                ),
+                key=service.key,
             )
             for _ in range(count)
         ]

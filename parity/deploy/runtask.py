@@ -31,7 +31,7 @@ from parity.deploy.flow import (
 )
 from parity.engine.labels import Scope
 from parity.runtime.bringup import bring_up, build_app
-from parity.runtime.localrun import one_off_task, run_to_completion
+from parity.runtime.localrun import local_task, run_to_completion
 
 ONE_OFF_TASK = "run"
 
@@ -80,7 +80,7 @@ def run_task(project_root: Path, request: RunTaskRequest) -> int:
     )
     try:
         outcome = run_to_completion(
-            one_off_task(
+            local_task(
                 run.context,
                 run.tasks,
                 task,

@@ -21,7 +21,7 @@ from docker.errors import NotFound
 from docker.models.containers import Container
 from rich.text import Text
 
-from parity.assembly.apptasks import AppTasks, ServiceSpec
+from parity.assembly.apptasks import AppTasks
 from parity.assembly.caches import RedisCache
 from parity.assembly.secretref import AwsSecretResolver, SecretResolver
 from parity.assembly.taskdef import TaskDefinition
@@ -435,17 +435,31 @@ class LogPrinter:
         return lambda container, line: self(f"{task}/{container}", line)
 
 
-def one_off_task(
+def local_task(
     context: LocalContext,
     tasks: AppTasks,
     task: TaskDefinition,
     secrets: ResolvedSecrets,
     *,
     task_name: str,
+    host_ports: Mapping[int, int | None] | None = None,
+    bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
+    added_environment: Mapping[str, Mapping[str, str]] | None = None,
 ) -> LocalTask:
-    """A task of ``task`` placed in the run, not provisioned yet."""
+    """A task of ``task`` placed in the run (its network, endpoints and overrides), not
+    provisioned yet."""
     return LocalTask(
-        context.client, task, placement(context, tasks, task_name), secrets=secrets.of(task)
+        context.client,
+        task,
+        placement(
+            context,
+            tasks,
+            task_name,
+            host_ports=host_ports,
+            bind_mounts=bind_mounts,
+            added_environment=added_environment,
+        ),
+        secrets=secrets.of(task),
     )
 
 
@@ -495,7 +509,7 @@ def run_migration(
     container exited 0. Its logs stream live (to ``log_sink``, else the terminal); ``what``
     names the run in its step."""
     return run_migration_task(
-        one_off_task(context, tasks, tasks.migration, secrets, task_name=task_name),
+        local_task(context, tasks, tasks.migration, secrets, task_name=task_name),
         watched=tasks.watched_container,
         timeout_s=timeout_s,
         what=what,
@@ -530,63 +544,9 @@ def run_migration_task(
     return outcome
 
 
-def service_task(
-    context: LocalContext,
-    tasks: AppTasks,
-    service: ServiceSpec,
-    secrets: ResolvedSecrets,
-    *,
-    task_name: str,
-    host_ports: Mapping[int, int | None] | None = None,
-    bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
-    added_environment: Mapping[str, Mapping[str, str]] | None = None,
-) -> LocalTask:
-    """A task of ``service`` placed in the run, not provisioned yet."""
-    return LocalTask(
-        context.client,
-        service.task,
-        placement(
-            context,
-            tasks,
-            task_name,
-            host_ports=host_ports,
-            bind_mounts=bind_mounts,
-            added_environment=added_environment,
-        ),
-        secrets=secrets.of(service.task),
-    )
-
-
-def start_service_task(
-    context: LocalContext,
-    tasks: AppTasks,
-    service: ServiceSpec,
-    secrets: ResolvedSecrets,
-    *,
-    task_name: str,
-    host_ports: Mapping[int, int | None] | None = None,
-    bind_mounts: Mapping[str, tuple[BindMount, ...]] | None = None,
-    added_environment: Mapping[str, Mapping[str, str]] | None = None,
-    healthy_timeout_s: float = 120.0,
-) -> LocalTask:
-    """Start one task of ``service`` and wait until it is healthy; on failure nothing is left."""
-    task = service_task(
-        context,
-        tasks,
-        service,
-        secrets,
-        task_name=task_name,
-        host_ports=host_ports,
-        bind_mounts=bind_mounts,
-        added_environment=added_environment,
-    )
-    launch_service_task(task, key=service.key, healthy_timeout_s=healthy_timeout_s)
-    return task
-
-
-def launch_service_task(task: LocalTask, *, key: str, healthy_timeout_s: float = 120.0) -> None:
-    """Start a service's task (provisioned or not) and wait until it is healthy; on failure
-    nothing of it is left."""
+def start_service_task(task: LocalTask, *, key: str, healthy_timeout_s: float = 120.0) -> LocalTask:
+    """Start a task of service ``key`` (provisioned or not) and wait until it is healthy; on
+    failure nothing of it is left."""
     with step(f"{key}: start a task and turn healthy"):
         task.start()
         try:
@@ -595,6 +555,7 @@ def launch_service_task(task: LocalTask, *, key: str, healthy_timeout_s: float =
             task.stop(reason="not healthy in time")
             task.remove()
             raise
+    return task
 
 
 def build_app_images(

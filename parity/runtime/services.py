@@ -19,7 +19,7 @@ from parity.engine.labels import side_by_side
 from parity.errors import ConfigError
 from parity.runtime.bringup import SERVICE_TASK, LocalRun
 from parity.runtime.loadbalancer import LocalLoadBalancer, holder_address
-from parity.runtime.localrun import launch_service_task, service_task
+from parity.runtime.localrun import local_task, start_service_task
 from parity.runtime.task import BindMount, LocalTask
 
 TARGET_TIMEOUT_S = 60.0
@@ -109,10 +109,10 @@ def provision_services(run: LocalRun, options: ServiceOptions) -> tuple[RunningS
                 run, running.service, host_port=ports[running.service.key]
             )
         running.tasks.extend(
-            service_task(
+            local_task(
                 run.context,
                 run.tasks,
-                running.service,
+                running.service.task,
                 run.secrets,
                 task_name=run.task_name(
                     f"{SERVICE_TASK}-{running.service.key}", random_tokens.token_hex(2)
@@ -167,7 +167,7 @@ def start_services(
 def start_tasks(run: LocalRun, running: RunningService) -> None:
     """The service's tasks, each healthy, then its balancer's routes to them."""
     for task in running.tasks:
-        launch_service_task(task, key=running.service.key)
+        start_service_task(task, key=running.service.key)
     if running.balancer is not None and running.tasks:
         route(run, running)
 

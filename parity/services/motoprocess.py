@@ -102,6 +102,7 @@ def start_moto_process(
         stop_group(process.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=STOP_TIMEOUT_S)
+        wait_until_group_ended(process.pid)
         (state_dir / RECORD).unlink(missing_ok=True)
         shutil.rmtree(relay, ignore_errors=True)
 
@@ -129,9 +130,7 @@ def stop_recorded(state_dir: Path) -> bool:
     if not pid or not is_emulator_process(pid):
         return False
     stop_group(pid)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while is_emulator_process(pid) and time.monotonic() < deadline:
-        time.sleep(READY_POLL_S)
+    wait_until_group_ended(pid)
     shutil.rmtree(recorded.get("relay", ""), ignore_errors=True)
     return True
 
@@ -148,6 +147,25 @@ def is_emulator_process(pid: int) -> bool:
 def stop_group(leader: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(leader, signal.SIGTERM)
+
+
+def wait_until_group_ended(leader: int) -> None:
+    """Until no live process of the group is left (the server, not only its guard, has let go
+    of its port), at most STOP_TIMEOUT_S. A zombie has let go: its parent may never reap it."""
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while group_alive(leader) and time.monotonic() < deadline:
+        time.sleep(READY_POLL_S)
+
+
+def group_alive(leader: int) -> bool:
+    """Whether a process of group ``leader`` runs (is not a zombie), from /proc."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # After the command's closing parenthesis: state, ppid, pgrp, …
+            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            if int(group) == leader and state != "Z":
+                return True
+    return False
 
 
 def serve(*, port: int, relay: Path, ready: Path) -> None:

@@ -50,6 +50,7 @@ from parity.runtime.bringup import LocalRun, bring_up, build_app
 from parity.runtime.localrun import (
     LocalContext,
     ResolvedSecrets,
+    local_task,
     run_id_for,
     run_migration,
     start_service_task,
@@ -500,12 +501,15 @@ def serve_previous_release(
     port = front.load_balancer.port
     try:
         service = start_service_task(
-            context,
-            previous_tasks,
-            front,
-            secrets,
-            task_name=task_name,
-            host_ports={port: None},
+            local_task(
+                context,
+                previous_tasks,
+                front.task,
+                secrets,
+                task_name=task_name,
+                host_ports={port: None},
+            ),
+            key=front.key,
             healthy_timeout_s=healthy_timeout_s,
         )
     except (NotReady, TaskFailed, TaskTimeout) as error:
@@ -551,11 +555,8 @@ def start_previous_worker(
     """One task of the previous release's worker service, healthy; or the check it failed."""
     try:
         return start_service_task(
-            context,
-            tasks,
-            worker,
-            secrets,
-            task_name=task_name,
+            local_task(context, tasks, worker.task, secrets, task_name=task_name),
+            key=worker.key,
             healthy_timeout_s=healthy_timeout_s,
         )
     except (NotReady, TaskFailed, TaskTimeout) as error:

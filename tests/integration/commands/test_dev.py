@@ -27,6 +27,7 @@ from parity.runtime import localrun
 from parity.runtime.localrun import (
     database_settings,
     ensure_database,
+    local_task,
     placement,
     seed_and_resolve,
     start_service_task,
@@ -410,12 +411,15 @@ def test_without_the_migration_healthz_is_503_and_the_page_fails(
             host_port=None,
         )
         control = start_service_task(
-            context,
-            tasks,
-            tasks.service(WEB),
-            resolved,
-            task_name=f"{context.network}-control",
-            host_ports={8080: None},
+            local_task(
+                context,
+                tasks,
+                tasks.service(WEB).task,
+                resolved,
+                task_name=f"{context.network}-control",
+                host_ports={8080: None},
+            ),
+            key=WEB,
         )
         url = f"http://127.0.0.1:{control.host_port(8080)}"
         health = requests.get(url + "/healthz", timeout=5)

@@ -41,6 +41,7 @@ def emulator_pids() -> set[int]:
 def test_a_tied_emulator_serves_then_stops_with_its_relay_and_leaves_no_record(
     tmp_path: Path,
 ) -> None:
+    before = emulator_pids()
     emulator = start_moto_process(
         region="eu-west-1", port=None, state_dir=tmp_path, outlives_run=False
     )
@@ -54,8 +55,8 @@ def test_a_tied_emulator_serves_then_stops_with_its_relay_and_leaves_no_record(
     finally:
         emulator.detach()  # not to outlive the run: detach stops it
     assert not relay.exists()
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", int(emulator.endpoint_url.rsplit(":", 1)[1]))) != 0
+    # Its processes are gone (its port may already serve another run: free ports are reused).
+    assert emulator_pids() <= before
 
 
 def test_one_to_outlive_the_run_keeps_running_after_detach_until_its_record_is_stopped(
