@@ -409,7 +409,7 @@ def test_without_the_migration_healthz_is_503_and_the_page_fails(
             context,
             database_settings(tasks, resolved.of(tasks.migration), db_image),
             host_port=None,
-        )
+        ).ready()
         control = start_service_task(
             local_task(
                 context,
