@@ -53,7 +53,7 @@ from parity.runtime.localrun import (
     run_id_for,
     seed_and_resolve,
 )
-from parity.runtime.task import HOLDER
+from parity.runtime.task import HOLDER, SIDECAR
 from parity.runtime.taskendpoints import ensure_endpoints_image
 from parity.services.emulator import Emulator, start_emulator
 
@@ -384,9 +384,10 @@ def orphaned_migrations(client: docker.DockerClient, project_root: Path) -> list
 
 
 def orphaned_containers_running(client: docker.DockerClient, task_name: str) -> bool:
-    """Whether a container of the task other than its holder still runs."""
+    """Whether a container of the task definition still runs: the holder and the endpoints
+    sidecar are the harness's and run until the task is removed."""
     filters = {"label": [f"{TASK_LABEL}={task_name}"], "status": "running"}
     return any(
-        container.labels.get(CONTAINER_LABEL) != HOLDER
+        container.labels.get(CONTAINER_LABEL) not in {HOLDER, SIDECAR}
         for container in client.containers.list(filters=filters)
     )

@@ -118,3 +118,23 @@ def test_a_tied_emulator_dies_when_its_run_is_killed(tmp_path: Path) -> None:
     run.kill()
     run.wait()
     assert all(gone(pid) for pid in started)
+
+
+def test_a_tied_emulator_stopping_leaves_the_record_of_a_detached_one_beside_it(
+    tmp_path: Path,
+) -> None:
+    # `invoke db.shell` or a local deploy next to a detached dev run of the same checkout.
+    detached = start_moto_process(
+        region="eu-west-1", port=None, state_dir=tmp_path, outlives_run=True
+    )
+    try:
+        tied = start_moto_process(
+            region="eu-west-1", port=None, state_dir=tmp_path, outlives_run=False
+        )
+        tied.client("sts").get_caller_identity()
+        tied.stop()
+        pid = json.loads((tmp_path / RECORD).read_text())["pid"]
+        assert is_emulator_process(pid)
+    finally:
+        detached.stop()
+    assert gone(pid)
